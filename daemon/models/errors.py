@@ -1,0 +1,13 @@
+"""The one error for a model file that is not where the config says it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ModelMissing(Exception):
+    """A model file or folder is absent. Raised at start-up; the CLI exits 78 with this text."""
+
+    def __init__(self, what: str, path: Path, fetch_command: str) -> None:
+        super().__init__(f"{what} not found at {path}; fetch it with: {fetch_command}")
+        self.path = path

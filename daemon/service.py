@@ -1,0 +1,110 @@
+"""Process life: build the stages in order, run the listener, stop cleanly on a signal.
+
+Start-up order: config -> models (each factory loads its own) -> audio devices -> greeting ->
+listening. A config or model problem surfaces here, before any audio is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from daemon.asr import make_transcriber
+from daemon.audio.base import AudioSink, AudioSource
+from daemon.config import Persona, Settings, load_persona
+from daemon.errors import ConfigError
+from daemon.llm import make_chat_model
+from daemon.llm.responder import Responder
+from daemon.metrics import TurnRecord
+from daemon.tts import make_synthesizer
+from daemon.turn import Assistant, Stages, TurnSettings
+from daemon.vad import make_vad
+from daemon.wake import make_wake_detector
+
+log = logging.getLogger(__name__)
+
+
+class PersonaHolder:
+    """The persona in force; a reload that fails validation keeps the old one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._path = settings.persona_path
+        self.current: Persona = settings.persona
+
+    def __call__(self) -> Persona:
+        return self.current
+
+    def reload(self) -> bool:
+        try:
+            self.current = load_persona(self._path)
+        except ConfigError as err:
+            log.error("persona not reloaded, keeping %r: %s", self.current.name, err)
+            return False
+        log.info("persona reloaded from %s: %s", self._path, self.current.name)
+        return True
+
+
+def turn_settings(settings: Settings) -> TurnSettings:
+    d = settings.daemon
+    return TurnSettings(
+        endpoint=d.endpoint,
+        vad_threshold=d.vad.threshold,
+        preroll_seconds=d.audio.preroll_seconds,
+        refractory_seconds=d.wake.refractory_seconds,
+        asr_timeout=d.asr.timeout_seconds,
+        tts_timeout=d.tts.timeout_seconds,
+        reply_timeout=d.tts.max_reply_seconds,
+    )
+
+
+def build_stages(settings: Settings, sink: AudioSink) -> Stages:
+    """Load every model (slow on a small box); raises ModelMissing / ConfigError early."""
+    d, models = settings.daemon, settings.models_dir()
+    return Stages(
+        wake=make_wake_detector(d.wake, models),
+        vad=make_vad(d.vad, models),
+        asr=make_transcriber(d.asr, models),
+        responder=Responder(make_chat_model(d.llm), d.llm.timeouts),
+        tts=make_synthesizer(d.tts, models),
+        sink=sink,
+    )
+
+
+@dataclass
+class Daemon:
+    settings: Settings
+    stages: Stages
+    source: AudioSource
+    on_turn_end: Callable[[TurnRecord], None] | None = None
+
+    async def run(self) -> None:
+        persona = PersonaHolder(self.settings)
+        assistant = Assistant(self.stages, turn_settings(self.settings), persona, self.on_turn_end)
+        listener = asyncio.create_task(self._listen(assistant, persona))
+        self._install_signals(listener, persona)
+        try:
+            await listener
+        except asyncio.CancelledError:
+            log.info("stopping")
+        finally:
+            await assistant.close()
+            await self.source.close()
+            await self.stages.sink.close()
+
+    async def _listen(self, assistant: Assistant, persona: PersonaHolder) -> None:
+        if persona().greeting:
+            await assistant.say(persona().greeting or "")
+        log.info("listening for %s (persona %s)", self.stages.wake.name, persona().name)
+        await assistant.listen(self.source)
+
+    def _install_signals(self, listener: asyncio.Task[None], persona: PersonaHolder) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, listener.cancel)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, persona.reload)

@@ -1,0 +1,86 @@
+"""Cuts streamed reply text into sentences, so each can be spoken as soon as it is complete.
+
+The first chunk may also end at a comma once it is long enough: the sooner the first sentence
+reaches TTS, the sooner the box starts talking. A period inside a number (3.5), an abbreviation
+(Dr., e.g.) or an initial (J. Smith) is not a sentence end.
+"""
+
+from __future__ import annotations
+
+CJK_ENDS = "。！？；…"
+ASCII_ENDS = ".!?;"
+COMMAS = "，,、：:"
+CLOSERS = "\"'”’）)」』"
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "jr", "sr", "a.m",
+    "p.m", "approx", "fig", "inc", "ltd", "co", "mt",
+}
+FIRST_CHUNK_MIN_CHARS = 12
+
+
+def _is_abbreviation(before: str) -> bool:
+    word = before.split()[-1].lower() if before.split() else ""
+    word = word.lstrip("(\"'“‘")
+    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def _after_closers(buf: str, i: int) -> int:
+    while i + 1 < len(buf) and buf[i + 1] in CLOSERS:
+        i += 1
+    return i
+
+
+def _ascii_end(buf: str, i: int) -> int | None | bool:
+    """End index if buf[i] ends a sentence, False if it does not, None if we cannot tell yet."""
+    j = _after_closers(buf, i)
+    if j + 1 >= len(buf):
+        return None  # need the next character to decide
+    if not buf[j + 1].isspace():
+        return False  # 3.5, e.g., a URL, "..."
+    if buf[i] == "." and _is_abbreviation(buf[:i]):
+        return False
+    return j
+
+
+def find_boundary(buf: str, first: bool) -> int | None:
+    """Index of the last character of the first complete chunk in `buf`, or None."""
+    for i, ch in enumerate(buf):
+        if ch == "\n" and buf[:i].strip():
+            return i
+        if ch in CJK_ENDS:
+            return _after_closers(buf, i)
+        if ch in ASCII_ENDS:
+            end = _ascii_end(buf, i)
+            if end is None:
+                return None
+            if end is not False:
+                return int(end)
+        if first and ch in COMMAS and len(buf[:i].strip()) >= FIRST_CHUNK_MIN_CHARS:
+            if ch in "，、：" or (i + 1 < len(buf) and buf[i + 1].isspace()):
+                return i
+    return None
+
+
+class SentenceChunker:
+    def __init__(self) -> None:
+        self._buf = ""
+        self._emitted = 0
+
+    def push(self, text: str) -> list[str]:
+        """Add streamed text; return the chunks it completed."""
+        self._buf += text
+        chunks: list[str] = []
+        while (end := find_boundary(self._buf, first=self._emitted == 0)) is not None:
+            chunk, self._buf = self._buf[: end + 1].strip(), self._buf[end + 1 :]
+            if chunk:
+                chunks.append(chunk)
+                self._emitted += 1
+        return chunks
+
+    def flush(self) -> list[str]:
+        """The rest, at the end of the stream."""
+        rest, self._buf = self._buf.strip(), ""
+        if rest:
+            self._emitted += 1
+            return [rest]
+        return []

@@ -1,0 +1,65 @@
+"""The endpointer: decides when a request has ended, counting audio time only.
+
+A small pure object (after Home Assistant's VoiceCommandSegmenter): it is fed the length of each
+VAD chunk and its speech probability, and answers whether to keep recording. Nothing here reads a
+clock, so tests drive it with floats and a WAV file always ends at the same sample.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from daemon.config import EndpointSettings
+
+HYSTERESIS = 0.15  # below threshold - this is silence; in between keeps the previous verdict
+
+
+class Decision(StrEnum):
+    CONTINUE = "continue"
+    END_OF_SPEECH = "end-of-speech"  # speech, then `silence_seconds` of silence
+    NO_SPEECH = "no-speech"  # nobody spoke within the timeout (or before the cap)
+    MAX_LENGTH = "max-length"  # speech went on to the hard cap
+
+
+class Endpointer:
+    def __init__(self, settings: EndpointSettings, threshold: float = 0.5) -> None:
+        self._settings = settings
+        self._threshold = threshold
+        self.elapsed = 0.0
+        self.speech_seconds = 0.0
+        self.speech_started = False
+        self.last_speech_end = 0.0  # audio time (from the start) where speech last stopped
+        self._speaking = False
+        self._speech_run = 0.0
+        self._silence_run = 0.0
+
+    def process(self, seconds: float, speech_prob: float) -> Decision:
+        self.elapsed += seconds
+        self._update_speaking(speech_prob)
+        if self._speaking:
+            self._speech_run += seconds
+            self.speech_seconds += seconds
+            self._silence_run = 0.0
+            self.last_speech_end = self.elapsed
+            if self._speech_run >= self._settings.min_speech_seconds:
+                self.speech_started = True
+        else:
+            self._speech_run = 0.0
+            self._silence_run += seconds
+        return self._decide()
+
+    def _update_speaking(self, prob: float) -> None:
+        if prob >= self._threshold:
+            self._speaking = True
+        elif prob < self._threshold - HYSTERESIS:
+            self._speaking = False
+
+    def _decide(self) -> Decision:
+        s = self._settings
+        if self.speech_started and self._silence_run >= s.silence_seconds:
+            return Decision.END_OF_SPEECH
+        if self.elapsed >= s.max_utterance_seconds:
+            return Decision.MAX_LENGTH if self.speech_started else Decision.NO_SPEECH
+        if not self.speech_started and self.elapsed >= s.no_speech_timeout_seconds:
+            return Decision.NO_SPEECH
+        return Decision.CONTINUE

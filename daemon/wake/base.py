@@ -1,0 +1,28 @@
+"""The wake word interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class WakeHit:
+    model: str
+    score: float
+
+
+class WakeDetector(Protocol):
+    """Scores 80 ms frames (1280 int16 samples at 16 kHz). Not thread-safe: one caller thread."""
+
+    name: str
+
+    def process(self, samples: np.ndarray) -> WakeHit | None:
+        """The best model's hit if any model reached its threshold on this frame."""
+        ...
+
+    def reset(self) -> None:
+        """Forget buffered audio and scores (after a detection, or after playback)."""
+        ...

@@ -1,0 +1,97 @@
+"""openWakeWord on its official pretrained models, loaded from local files only.
+
+openWakeWord's own `download_models()` reads GitHub, so the models come from the models
+directory filled by `voiced models fetch` (see daemon/models/packaged.py). The tflite runtime
+package crashes under numpy 2, so we point openWakeWord's `tflite_runtime.interpreter` import at
+LiteRT (ai-edge-litert), its maintained successor; scores are identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+
+from daemon.config import WakeSettings
+from daemon.models.errors import ModelMissing
+from daemon.wake.base import WakeHit
+
+log = logging.getLogger(__name__)
+
+PRETRAINED = {
+    "hey_jarvis": "hey_jarvis_v0.1",
+    "alexa": "alexa_v0.1",
+    "hey_mycroft": "hey_mycroft_v0.1",
+    "ok_nabu": "ok_nabu_v0.1",
+    "hey_rhasspy": "hey_rhasspy_v0.1",
+}
+FETCH_HINT = "voiced models fetch"
+
+
+def use_litert_as_tflite_runtime() -> None:
+    """Make `import tflite_runtime.interpreter` resolve to LiteRT when LiteRT is installed."""
+    try:
+        import ai_edge_litert.interpreter as litert
+    except ImportError:
+        return  # fall back to whatever tflite_runtime is installed
+    package = types.ModuleType("tflite_runtime")
+    package.interpreter = litert  # type: ignore[attr-defined]
+    sys.modules["tflite_runtime"] = package
+    sys.modules["tflite_runtime.interpreter"] = litert
+
+
+def resolve_model(spec: str, models_dir: Path) -> Path:
+    """A pretrained name -> its file in the models dir; anything else is a path to a model file."""
+    if spec in PRETRAINED:
+        path = models_dir / "openwakeword" / f"{PRETRAINED[spec]}.tflite"
+    else:
+        path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ModelMissing(f"wake word model {spec!r}", path, FETCH_HINT)
+    if path.suffix not in (".tflite", ".onnx"):
+        raise ValueError(f"wake model {path} must be a .tflite or .onnx file")
+    return path
+
+
+def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
+    """The shared melspectrogram and embedding models for the framework the wake model needs."""
+    folder = models_dir / "openwakeword"
+    paths = {
+        "melspec_model_path": folder / f"melspectrogram.{framework}",
+        "embedding_model_path": folder / f"embedding_model.{framework}",
+    }
+    for path in paths.values():
+        if not path.is_file():
+            raise ModelMissing("openWakeWord feature model", path, FETCH_HINT)
+    return {key: str(path) for key, path in paths.items()}
+
+
+class OpenWakeWord:
+    """One openWakeWord model with a threshold; scores every 80 ms frame."""
+
+    def __init__(self, settings: WakeSettings, models_dir: Path) -> None:
+        model_path = resolve_model(settings.model, models_dir)
+        framework = model_path.suffix.lstrip(".")
+        features = feature_models(framework, models_dir)
+        if framework == "tflite":
+            use_litert_as_tflite_runtime()
+        from openwakeword.model import Model  # heavy: scipy, sklearn, the runtime
+
+        self._model = Model(
+            wakeword_models=[str(model_path)], inference_framework=framework, **features
+        )
+        self.name = model_path.stem
+        self._threshold = settings.threshold
+        log.info("wake word %s loaded from %s (threshold %.2f)", self.name, model_path,
+                 self._threshold)
+
+    def process(self, samples: np.ndarray) -> WakeHit | None:
+        scores = self._model.predict(samples)
+        model, score = max(scores.items(), key=lambda item: item[1])
+        return WakeHit(model, float(score)) if score >= self._threshold else None
+
+    def reset(self) -> None:
+        self._model.reset()
