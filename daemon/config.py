@@ -32,19 +32,25 @@ class Section(BaseModel):
 
 class InputSettings(Section):
     device: str | int | None = Field(
-        None, description="Microphone: a name substring or index from `voiced devices`; None = default."
+        None,
+        description="Microphone: a name substring or index from `voiced devices`; None = default.",
     )
     sample_rate: int | None = Field(
         None, description="Device rate; None = the device's default. Resampled to 16 kHz."
     )
     queue_seconds: PositiveSeconds = Field(
-        2.0, description="Bound of the capture queue; older audio is dropped (and counted) beyond it."
+        2.0,
+        description="Bound of the capture queue; older audio is dropped (and counted) beyond it.",
     )
 
 
 class OutputSettings(Section):
-    device: str | int | None = Field(None, description="Speaker: name substring or index; None = default.")
-    sample_rate: int = Field(16000, gt=0, description="Rate at which replies are played or written.")
+    device: str | int | None = Field(
+        None, description="Speaker: name substring or index; None = default."
+    )
+    sample_rate: int = Field(
+        16000, gt=0, description="Rate at which replies are played or written."
+    )
 
 
 class AudioSettings(Section):
@@ -66,7 +72,9 @@ class WakeSettings(Section):
         description="A pretrained name (hey_jarvis, alexa, hey_mycroft, ok_nabu, hey_rhasspy) or a "
         "path to a custom .tflite/.onnx model.",
     )
-    threshold: float = Field(0.5, gt=0, lt=1, description="Score at or above which the wake word fires.")
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="Score at or above which the wake word fires."
+    )
     refractory_seconds: float = Field(
         2.0, ge=0, description="Audio time after a detection during which it cannot fire again."
     )
@@ -74,7 +82,9 @@ class WakeSettings(Section):
 
 class VadSettings(Section):
     backend: Literal["silero"] = "silero"
-    threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="Speech probability that counts as speech."
+    )
 
 
 class EndpointSettings(Section):
@@ -95,7 +105,9 @@ class EndpointSettings(Section):
 class PocketsphinxSettings(Section):
     hmm: str | None = Field(None, description="Acoustic model dir; None = the one in the wheel.")
     lm: str | None = Field(None, description="Language model file; None = the one in the wheel.")
-    dictionary: str | None = Field(None, description="Pronunciation dictionary; None = the wheel's.")
+    dictionary: str | None = Field(
+        None, description="Pronunciation dictionary; None = the wheel's."
+    )
 
 
 class AsrSettings(Section):
@@ -108,7 +120,8 @@ class LlmEndpoint(Section):
     base_url: str = Field(description="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
     model: str = Field(description="Model name sent with each request.")
     api_key_env: str | None = Field(
-        None, description="Environment variable holding the API key (never put the key itself here)."
+        None,
+        description="Environment variable holding the API key (never put the key itself here).",
     )
     api_key_file: str | None = Field(None, description="File whose first line is the API key.")
 
@@ -141,7 +154,9 @@ class LlmSettings(Section):
     def _active_is_named(self) -> LlmSettings:
         if self.active is not None and self.active not in self.endpoints:
             names = ", ".join(sorted(self.endpoints)) or "none"
-            raise ValueError(f"active endpoint {self.active!r} is not in endpoints (named: {names})")
+            raise ValueError(
+                f"active endpoint {self.active!r} is not in endpoints (named: {names})"
+            )
         return self
 
     def endpoint(self) -> LlmEndpoint | None:
@@ -155,7 +170,9 @@ class EspeakSettings(Section):
 
 class TtsSettings(Section):
     backend: Literal["espeak"] = "espeak"
-    timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline to synthesize one sentence.")
+    timeout_seconds: PositiveSeconds = Field(
+        10.0, description="Deadline to synthesize one sentence."
+    )
     max_reply_seconds: PositiveSeconds = Field(
         120.0, description="Deadline for a whole reply, from request to last sample played."
     )
@@ -163,9 +180,12 @@ class TtsSettings(Section):
 
 
 class DaemonSettings(Section):
-    persona: str = Field("persona.yaml", description="Persona file, relative to this file's folder.")
+    persona: str = Field(
+        "persona.yaml", description="Persona file, relative to this file's folder."
+    )
     models_dir: str | None = Field(
-        None, description="Where models live; None = $VOICED_MODELS_DIR or ~/.local/share/voiced/models."
+        None,
+        description="Where models live; None = $VOICED_MODELS_DIR or ~/.local/share/voiced/models.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     audio: AudioSettings = AudioSettings()
@@ -181,7 +201,9 @@ class DaemonSettings(Section):
 
 
 class Voice(Section):
-    espeak: str | None = Field(None, description="espeak-ng voice; None = chosen from the language.")
+    espeak: str | None = Field(
+        None, description="espeak-ng voice; None = chosen from the language."
+    )
 
 
 class PersonaLlm(Section):
@@ -242,7 +264,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(str(path), "", f"must be a mapping of settings, not {type(data).__name__}")
+        raise ConfigError(
+            str(path), "", f"must be a mapping of settings, not {type(data).__name__}"
+        )
     return data
 
 
@@ -286,7 +310,9 @@ def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) ->
         return model.model_validate(data)
     except ValidationError as exc:
         loc, reason = _first_error(exc)
-        culprit = next((p for p, layer in reversed(sources) if _has_path(layer, loc)), sources[0][0])
+        culprit = next(
+            (p for p, layer in reversed(sources) if _has_path(layer, loc)), sources[0][0]
+        )
         raise ConfigError(str(culprit), ".".join(str(part) for part in loc), reason) from None
 
 

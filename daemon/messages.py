@@ -8,11 +8,15 @@ from __future__ import annotations
 from daemon.errors import ErrorCode
 
 _EN = {
-    ErrorCode.LLM_NOT_CONFIGURED: "I can't reach my language model, so I can only tell the time and date.",
+    ErrorCode.LLM_NOT_CONFIGURED: (
+        "I can't reach my language model, so I can only tell the time and date."
+    ),
     ErrorCode.LLM_UNREACHABLE: "I can't reach my language model right now.",
     ErrorCode.LLM_TIMEOUT: "My language model is taking too long. Please try again.",
     ErrorCode.LLM_UNAUTHORIZED: "My language model refused my key. Please check the configuration.",
-    ErrorCode.LLM_REJECTED: "My language model rejected the request. Please check the configuration.",
+    ErrorCode.LLM_REJECTED: (
+        "My language model rejected the request. Please check the configuration."
+    ),
     ErrorCode.LLM_FAILED: "Something went wrong with my language model.",
     ErrorCode.ASR_FAILED: "Sorry, my speech recognition failed.",
     ErrorCode.ASR_TIMEOUT: "Sorry, my speech recognition took too long.",

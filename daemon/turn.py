@@ -148,7 +148,9 @@ class Assistant:
     def busy(self) -> bool:
         return self._respond_task is not None and not self._respond_task.done()
 
-    async def _run(self, executor: concurrent.futures.Executor, fn: Callable[..., T], *args: object) -> T:
+    async def _run(
+        self, executor: concurrent.futures.Executor, fn: Callable[..., T], *args: object
+    ) -> T:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
     # --- listening -----------------------------------------------------------------------------
@@ -199,7 +201,9 @@ class Assistant:
     def _feed_asr(self, frame: AudioFrame) -> None:
         if self._utterance is not None:
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self._asr_exec, self._utterance.session.feed, frame.samples)
+            future = loop.run_in_executor(
+                self._asr_exec, self._utterance.session.feed, frame.samples
+            )
             self._utterance.pending.append(future)
 
     async def _end_recording(self, decision: Decision) -> None:
@@ -252,7 +256,9 @@ class Assistant:
         except StageError as err:
             await self._fail(turn, err, persona)
         except TimeoutError:
-            await self._fail(turn, StageError(ErrorCode.TTS_TIMEOUT, "reply took too long"), persona)
+            await self._fail(
+                turn, StageError(ErrorCode.TTS_TIMEOUT, "reply took too long"), persona
+            )
         except Exception:
             log.exception("turn %d: unexpected failure", turn.turn_id)
             turn.outcome = "internal-error"
@@ -268,7 +274,9 @@ class Assistant:
         except StageError:
             raise
         except TimeoutError:
-            raise StageError(ErrorCode.ASR_TIMEOUT, f"no transcript in {self.settings.asr_timeout:g} s") from None
+            raise StageError(
+                ErrorCode.ASR_TIMEOUT, f"no transcript in {self.settings.asr_timeout:g} s"
+            ) from None
         except Exception as exc:
             raise StageError(ErrorCode.ASR_FAILED, f"{type(exc).__name__}: {exc}") from exc
 
@@ -330,7 +338,9 @@ class Assistant:
             except StageError:
                 raise
             except TimeoutError:
-                raise StageError(ErrorCode.TTS_TIMEOUT, f"no audio in {self.settings.tts_timeout:g} s") from None
+                raise StageError(
+                    ErrorCode.TTS_TIMEOUT, f"no audio in {self.settings.tts_timeout:g} s"
+                ) from None
             except Exception as exc:
                 raise StageError(ErrorCode.TTS_FAILED, f"{type(exc).__name__}: {exc}") from exc
             turn.tts_seconds += TurnRecord.now() - started
@@ -355,8 +365,9 @@ class Assistant:
             async with asyncio.timeout(self.settings.tts_timeout * 2):
                 await self._speak_plain(turn, error_message(err.code, persona.language), persona)
         except Exception as exc:
-            log.warning("turn %d: could not speak the error (%s); playing the earcon",
-                        turn.turn_id, exc)
+            log.warning(
+                "turn %d: could not speak the error (%s); playing the earcon", turn.turn_id, exc
+            )
             await self._play_quietly(error_earcon())
 
     async def _play_quietly(self, chunk: AudioChunk) -> None:

@@ -32,7 +32,11 @@ class PocketsphinxTranscriber:
 
     def __init__(self, settings: PocketsphinxSettings) -> None:
         options: dict[str, object] = {"samprate": SAMPLE_RATE, "logfn": "/dev/null"}
-        for key, value in (("hmm", settings.hmm), ("lm", settings.lm), ("dict", settings.dictionary)):
+        for key, value in (
+            ("hmm", settings.hmm),
+            ("lm", settings.lm),
+            ("dict", settings.dictionary),
+        ):
             if value:
                 options[key] = value
         self._decoder = Decoder(**options)

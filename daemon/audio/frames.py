@@ -66,7 +66,9 @@ class PreRoll:
     """Keeps the last `seconds` of frames so speech right after the wake word is not clipped."""
 
     def __init__(self, seconds: float) -> None:
-        self._frames: deque[AudioFrame] = deque(maxlen=max(1, round(seconds * SAMPLE_RATE / FRAME_SAMPLES)))
+        self._frames: deque[AudioFrame] = deque(
+            maxlen=max(1, round(seconds * SAMPLE_RATE / FRAME_SAMPLES))
+        )
 
     def append(self, frame: AudioFrame) -> None:
         self._frames.append(frame)

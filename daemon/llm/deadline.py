@@ -32,7 +32,9 @@ async def _pump(
                 queue.put_nowait(token)  # bounded in practice by the reply's max_tokens
         queue.put_nowait(_END)
     except TimeoutError:
-        what = f"no reply within {total:g} s" if got_first else f"no first token in {first_token:g} s"
+        what = (
+            f"no reply within {total:g} s" if got_first else f"no first token in {first_token:g} s"
+        )
         queue.put_nowait(StageError(ErrorCode.LLM_TIMEOUT, what))
     except Exception as exc:  # handed to the consumer, who decides what to say
         queue.put_nowait(exc)

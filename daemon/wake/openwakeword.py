@@ -85,8 +85,9 @@ class OpenWakeWord:
         )
         self.name = model_path.stem
         self._threshold = settings.threshold
-        log.info("wake word %s loaded from %s (threshold %.2f)", self.name, model_path,
-                 self._threshold)
+        log.info(
+            "wake word %s loaded from %s (threshold %.2f)", self.name, model_path, self._threshold
+        )
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
         scores = self._model.predict(samples)
