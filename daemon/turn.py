@@ -119,11 +119,13 @@ class Assistant:
         settings: TurnSettings,
         persona: Callable[[], Persona],
         on_turn_end: Callable[[TurnRecord], None] | None = None,
+        on_state: Callable[[State], None] | None = None,
     ) -> None:
         self.stages = stages
         self.settings = settings
         self._persona = persona
         self._on_turn_end = on_turn_end
+        self._on_state = on_state
         self.state = State.IDLE
         self._ids = itertools.count(1)
         self._preroll = PreRoll(1.0)
@@ -143,6 +145,8 @@ class Assistant:
             turn = self._turn.turn_id if self._turn else "-"
             log.debug("turn %s: %s -> %s", turn, self.state, new)
             self.state = new
+            if self._on_state is not None:
+                self._on_state(new)
 
     @property
     def busy(self) -> bool:
