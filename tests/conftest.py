@@ -47,7 +47,11 @@ def run_voiced(*args: str, timeout: float = 120, env: dict[str, str] | None = No
     """The real entry point, as a subprocess, as systemd or a person would run it."""
     done = subprocess.run(
         [sys.executable, "-m", "daemon", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)

@@ -36,8 +36,19 @@ def llm_profile(tmp_path: Path, base_url: str) -> Path:
 
 
 def run_file(wav: Path, out: Path, *extra: str, env: dict[str, str] | None = None):
-    return run_voiced("run", "--config", str(CONFIG), "--profile", "zero-download", *extra,
-                      "--input", str(wav), "--output", str(out), env=env)
+    return run_voiced(
+        "run",
+        "--config",
+        str(CONFIG),
+        "--profile",
+        "zero-download",
+        *extra,
+        "--input",
+        str(wav),
+        "--output",
+        str(out),
+        env=env,
+    )
 
 
 def test_time_request_answered_by_local_intent_without_llm(
@@ -59,9 +70,13 @@ def test_reply_comes_from_the_llm_server(
     text = "Here is one. Why did the robot cross the road? To recharge."
     with LLMServer(default=Script("stream", text=text)) as server:
         out = tmp_path / "reply.wav"
-        run = run_file(audio.request("tell me a joke"), out, "--profile",
-                       str(llm_profile(tmp_path, server.base_url)),
-                       env={"VOICED_TEST_KEY": "sk-test-secret-123"})
+        run = run_file(
+            audio.request("tell me a joke"),
+            out,
+            "--profile",
+            str(llm_profile(tmp_path, server.base_url)),
+            env={"VOICED_TEST_KEY": "sk-test-secret-123"},
+        )
     assert run.returncode == 0, run.stderr
     [line] = run.turn_lines()
     assert "source=llm:test-model" in line and "outcome=ok" in line, line
@@ -92,8 +107,9 @@ def test_speech_without_the_wake_word_starts_no_turn(
     audio: AudioBuilder, models_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "reply.wav"
-    clip = audio.concat(audio.silence(0.5), audio.speech("what time is it, tell me the date"),
-                        audio.silence(0.5))
+    clip = audio.concat(
+        audio.silence(0.5), audio.speech("what time is it, tell me the date"), audio.silence(0.5)
+    )
     run = run_file(clip, out)
     assert run.returncode == 0, run.stderr
     assert run.turn_lines() == []
@@ -104,8 +120,10 @@ def test_two_requests_in_one_file_give_two_turns(
     audio: AudioBuilder, models_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "reply.wav"
-    clip = audio.concat(audio.request("what time is it", tail=2.5),
-                        audio.request("what time is it", wake_voice="en-us"))
+    clip = audio.concat(
+        audio.request("what time is it", tail=2.5),
+        audio.request("what time is it", wake_voice="en-us"),
+    )
     run = run_file(clip, out)
     assert run.returncode == 0, run.stderr
     lines = run.turn_lines()

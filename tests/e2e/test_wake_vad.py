@@ -111,7 +111,9 @@ def test_silence_gives_no_speech_at_the_timeout(audio: AudioBuilder, models_dir:
     assert abs(at - EndpointSettings().no_speech_timeout_seconds) < 0.1
 
 
-def test_vad_probability_separates_speech_and_silence(audio: AudioBuilder, models_dir: Path) -> None:
+def test_vad_probability_separates_speech_and_silence(
+    audio: AudioBuilder, models_dir: Path
+) -> None:
     vad = make_vad(VadSettings(), models_dir)
     speech = read(audio.speech("the quick brown fox jumps over the lazy dog"))
     probs = [vad.probability(speech[i : i + 512]) for i in range(0, len(speech) - 511, 512)]

@@ -95,11 +95,16 @@ def test_stop_intent_says_nothing() -> None:
 
 
 def test_llm_failure_mid_stream_keeps_what_was_said_then_says_the_error() -> None:
-    chat = ScriptedChat(pieces=["Here is the first part. ", "And then"],
-                        error=StageError(ErrorCode.LLM_UNREACHABLE, "reset"))
+    chat = ScriptedChat(
+        pieces=["Here is the first part. ", "And then"],
+        error=StageError(ErrorCode.LLM_UNREACHABLE, "reset"),
+    )
     rig = Rig(chat=chat).run(request())
     assert rig.turns[0].outcome == ErrorCode.LLM_UNREACHABLE
-    assert rig.tts.texts == ["Here is the first part.", "I can't reach my language model right now."]
+    assert rig.tts.texts == [
+        "Here is the first part.",
+        "I can't reach my language model right now.",
+    ]
 
 
 def test_llm_silent_past_first_token_deadline() -> None:

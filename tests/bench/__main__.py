@@ -1,0 +1,45 @@
+"""scripts/bench: run the benchmarks, print and store JSON results with the machine described.
+
+scripts/bench [NAME ...]      names: listen-cost (default: all)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.bench import listen_cost
+from tests.bench.machine import describe
+from tests.fixtures.audio import AudioBuilder
+
+BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
+    "listen-cost": listen_cost.run,
+}
+OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="scripts/bench")
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[])
+    names = parser.parse_args().names or list(BENCHMARKS)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="voiced-bench-") as tmp:
+        audio = AudioBuilder(Path(tmp))
+        for name in names:
+            result = {
+                "benchmark": name,
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": describe(),
+                "results": BENCHMARKS[name](audio),
+            }
+            text = json.dumps(result, indent=2)
+            (OUT / f"{name}.json").write_text(text + "\n")
+            print(text)
+
+
+if __name__ == "__main__":
+    main()
