@@ -40,14 +40,15 @@ def find_config(explicit: str | None) -> Path:
     )
 
 
-def find_profile(config: Path, profile: str | None) -> Path | None:
-    """A profile is a path, or a name under the config's profiles/ folder."""
-    if profile is None:
-        return None
-    path = Path(profile).expanduser()
-    if path.suffix in (".yaml", ".yml"):
-        return path
-    return config.parent / "profiles" / f"{profile}.yaml"
+def find_profiles(config: Path, profiles: list[str] | None) -> list[Path]:
+    """Each profile is a path, or a name under the config's profiles/ folder."""
+    found = []
+    for profile in profiles or []:
+        path = Path(profile).expanduser()
+        if path.suffix not in (".yaml", ".yml"):
+            path = config.parent / "profiles" / f"{profile}.yaml"
+        found.append(path)
+    return found
 
 
 def setup_logging(level: str) -> None:
@@ -60,7 +61,7 @@ def setup_logging(level: str) -> None:
 
 def load(args: argparse.Namespace) -> Settings:
     config = find_config(args.config)
-    return load_settings(config, find_profile(config, args.profile))
+    return load_settings(config, find_profiles(config, args.profile))
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -103,11 +104,13 @@ def open_sink(args: argparse.Namespace, settings: Settings):  # -> AudioSink
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config and persona, and load every model, without opening audio."""
     from daemon.audio.base import NullSink
-    from daemon.service import build_stages
+    from daemon.service import build_stages, compatibility_warnings
 
     settings = load(args)
-    setup_logging("WARNING")
+    setup_logging("ERROR")
     build_stages(settings, NullSink())
+    for warning in compatibility_warnings(settings):
+        print(f"warning: {warning}")
     endpoint = settings.daemon.llm.endpoint()
     print(
         f"config ok: {settings.config_path} (persona {settings.persona_path}: "
@@ -197,7 +200,11 @@ def parser() -> argparse.ArgumentParser:
             "--config",
             help="voiced.yaml (default: $VOICED_CONFIG, ~/.config/voiced, /etc/voiced, ./config)",
         )
-        sp.add_argument("--profile", help="a profile name under the config's profiles/, or a path")
+        sp.add_argument(
+            "--profile",
+            action="append",
+            help="a profile name under the config's profiles/, or a path (repeatable, in order)",
+        )
         return sp
 
     run = with_config(sub.add_parser("run", help="run the daemon"))

@@ -211,6 +211,16 @@ class PersonaLlm(Section):
     max_tokens: int = Field(200, gt=0, le=4096, description="Cap on one reply's length.")
 
 
+class PersonaMemory(Section):
+    turns: int = Field(6, ge=0, le=50, description="Exchanges remembered; 0 = every turn is new.")
+    max_tokens: int = Field(
+        1500, ge=100, description="Budget for system prompt + history + request (estimated)."
+    )
+    idle_reset_seconds: PositiveSeconds = Field(
+        300.0, description="Forget the conversation after this long without a turn."
+    )
+
+
 class Persona(Section):
     name: str = Field(min_length=1, description="What the assistant calls itself.")
     language: Literal["en", "zh"] = Field(description="Language of replies and spoken errors.")
@@ -218,6 +228,10 @@ class Persona(Section):
     greeting: str | None = Field(None, description="Spoken once at start-up; None = silent start.")
     voice: Voice = Voice()
     llm: PersonaLlm = PersonaLlm()
+    memory: PersonaMemory = PersonaMemory()
+    wake_word: str | None = Field(
+        None, description="Overrides voiced.yaml's wake.model (read at start-up)."
+    )
 
 
 class Settings(BaseModel):
@@ -320,15 +334,14 @@ def load_persona(path: Path) -> Persona:
     return validate(Persona, [(path, read_yaml(path))])
 
 
-def load_settings(config_path: Path, profile: Path | None = None) -> Settings:
-    """Read voiced.yaml (with an optional profile overlaid) and the persona it names."""
+def load_settings(config_path: Path, profiles: list[Path] | None = None) -> Settings:
+    """Read voiced.yaml (with profiles overlaid in order) and the persona it names."""
     sources = [(config_path, read_yaml(config_path))]
-    if profile is not None:
-        sources.append((profile, read_yaml(profile)))
+    sources += [(profile, read_yaml(profile)) for profile in profiles or []]
     daemon = validate(DaemonSettings, sources)
     # A profile's persona path is relative to the profile's folder, the base's to the base's.
     owner = next((p for p, layer in reversed(sources) if "persona" in layer), config_path)
-    persona_path = (owner.parent / daemon.persona).expanduser()
+    persona_path = Path(os.path.normpath(owner.parent / Path(daemon.persona).expanduser()))
     return Settings(
         daemon=daemon,
         persona=load_persona(persona_path),

@@ -29,7 +29,7 @@ from daemon.messages import error_message, not_heard_message
 from daemon.metrics import TurnRecord
 from daemon.tts.base import Synthesizer
 from daemon.tts.chunker import SentenceChunker
-from daemon.tts.text import clean_for_speech
+from daemon.tts.text import CodeFenceFilter, clean_for_speech
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision, Endpointer
 from daemon.wake.base import WakeDetector, WakeHit
@@ -190,7 +190,7 @@ class Assistant:
     async def _start_recording(self, hit: WakeHit) -> None:
         self._turn = TurnRecord(next(self._ids), hit.model, hit.score)
         self._set_state(State.RECORDING)
-        log.info("turn %d: wake word %s (%.2f)", self._turn.turn_id, hit.model, hit.score)
+        log.debug("turn %d: wake word %s (%.2f)", self._turn.turn_id, hit.model, hit.score)
         self._recording = await self._run(
             self._listen_exec, Recording, self.stages.vad, self.settings
         )
@@ -255,8 +255,11 @@ class Assistant:
             reply = self.stages.responder.reply(transcript.text, persona)
             turn.reply_source = reply.source
             pieces = self._timed(turn, reply.pieces) if reply.from_llm else reply.pieces
-            async with asyncio.timeout(self.settings.reply_timeout):
-                await self._speak(turn, pieces, persona)
+            try:
+                async with asyncio.timeout(self.settings.reply_timeout):
+                    await self._speak(turn, pieces, persona)
+            finally:
+                self.stages.responder.remember(transcript.text, reply, " ".join(turn.reply_text))
         except StageError as err:
             await self._fail(turn, err, persona)
         except TimeoutError:
@@ -291,13 +294,13 @@ class Assistant:
             yield piece
         turn.last_token_at = TurnRecord.now()
 
-    async def _sentences(self, turn: TurnRecord, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-        chunker = SentenceChunker()
+    async def _sentences(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+        chunker, fences = SentenceChunker(), CodeFenceFilter()
         async for piece in pieces:
-            for sentence in chunker.push(piece):
+            for sentence in chunker.push(fences.push(piece)):
                 if spoken := clean_for_speech(sentence):
                     yield spoken
-        for sentence in chunker.flush():
+        for sentence in chunker.push(fences.flush()) + chunker.flush():
             if spoken := clean_for_speech(sentence):
                 yield spoken
 
@@ -307,7 +310,7 @@ class Assistant:
 
         async def produce() -> None:
             try:
-                async for sentence in self._sentences(turn, pieces):
+                async for sentence in self._sentences(pieces):
                     if turn.first_sentence_at is None:
                         turn.first_sentence_at = TurnRecord.now()
                         self._set_state(State.SPEAKING)

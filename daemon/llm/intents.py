@@ -13,6 +13,10 @@ from datetime import datetime
 _PATTERNS: dict[str, dict[str, re.Pattern[str]]] = {
     "en": {
         "stop": re.compile(r"^\W*(stop|cancel|never ?mind|be quiet|shut up|nothing)\W*$"),
+        "forget": re.compile(
+            r"\bforget (?:that|it|everything|our conversation)\b|\bnew conversation\b|"
+            r"^\W*start over\W*$"
+        ),
         "time": re.compile(r"\bwhat(?:'s| is)? (?:the )?time\b|\btime is it\b|\bthe time\b"),
         "date": re.compile(
             r"\bwhat(?:'s| is)? (?:the |today's )?date\b|\bwhat day\b|\bdate today\b|\bday is it\b"
@@ -20,6 +24,7 @@ _PATTERNS: dict[str, dict[str, re.Pattern[str]]] = {
     },
     "zh": {
         "stop": re.compile(r"^\W*(停|停止|取消|算了|别说了|闭嘴)\W*$"),
+        "forget": re.compile(r"忘掉|忘记刚才|忘了刚才|新对话|重新开始"),
         "time": re.compile(r"几点|什么时间|时间是多少|现在时间"),
         "date": re.compile(r"几号|日期|星期几|礼拜几|哪一天|什么日子"),
     },
@@ -48,6 +53,9 @@ def _date_text(language: str, now: datetime) -> str:
     return f"Today is {now.strftime('%A, %B')} {now.day}."
 
 
+_FORGOTTEN = {"en": "OK, I've forgotten our conversation.", "zh": "好的，刚才的对话我已经忘掉了。"}
+
+
 def match_intent(text: str, language: str, now: datetime) -> IntentReply | None:
     """The local answer to `text`, or None if it is not a local intent."""
     normalized = text.strip().lower()
@@ -56,6 +64,8 @@ def match_intent(text: str, language: str, now: datetime) -> IntentReply | None:
         if pattern.search(normalized):
             if intent == "stop":
                 return IntentReply("stop", None)
+            if intent == "forget":
+                return IntentReply("forget", _FORGOTTEN["zh" if language == "zh" else "en"])
             render = _time_text if intent == "time" else _date_text
             return IntentReply(intent, render(language, now))
     return None

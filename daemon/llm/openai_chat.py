@@ -1,12 +1,18 @@
 """Streaming chat completions from any OpenAI-compatible server (cloud, vLLM, llama.cpp, Ollama).
 
 The SDK's own retries are off (max_retries=0) and its timeouts are short: the SDK's default of
-600 s would leave the box silent for ten minutes. Errors are classified once, here.
+600 s would leave the box silent for ten minutes. Errors are classified once, here: permanent ones
+(400, 401, 403, 404) are reported at once; transient ones (connection errors, 408, 429, 5xx) get
+one retry, after Retry-After when the server sends it, but only before any text was produced and
+only if the retry can still meet the first-token deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,10 +30,14 @@ PERMANENT = {
     403: ErrorCode.LLM_UNAUTHORIZED,
     404: ErrorCode.LLM_REJECTED,
 }
+DEFAULT_RETRY_DELAY = 0.25
 
 
 def classify(exc: BaseException) -> StageError:
-    """One place that maps whatever the SDK or the network raised to a stable code."""
+    """One place that maps whatever the SDK or the network raised to a stable code.
+
+    Messages never include the exception text: an SDK error can echo request details.
+    """
     if isinstance(exc, StageError):
         return exc
     if isinstance(exc, openai.APIStatusError):
@@ -36,11 +46,28 @@ def classify(exc: BaseException) -> StageError:
     if isinstance(exc, openai.APITimeoutError):
         return StageError(ErrorCode.LLM_TIMEOUT, "the LLM server did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return StageError(
-            ErrorCode.LLM_UNREACHABLE, f"cannot reach the LLM server: {type(exc).__name__}"
-        )
+        return StageError(ErrorCode.LLM_UNREACHABLE, "cannot reach the LLM server")
     # Includes a malformed SSE line: the SDK lets json.JSONDecodeError through unwrapped.
     return StageError(ErrorCode.LLM_FAILED, f"{type(exc).__name__} while reading the reply")
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 429) or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (Retry-After: seconds or an HTTP date)."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time()) if when else None
 
 
 class OpenAIChat:
@@ -52,6 +79,7 @@ class OpenAIChat:
     ) -> None:
         self.name = endpoint.model
         self._model = endpoint.model
+        self._timeouts = timeouts
         self._client = client_factory(
             base_url=endpoint.base_url,
             api_key=endpoint.api_key(),
@@ -62,16 +90,34 @@ class OpenAIChat:
     async def stream(
         self, messages: list[Message], *, temperature: float, max_tokens: int
     ) -> AsyncIterator[str]:
-        try:
-            response = await self._client.chat.completions.create(
-                model=self._model,
-                messages=messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                stream=True,
-            )
-            async for chunk in response:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except Exception as exc:
-            raise classify(exc) from exc
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._timeouts.first_token_seconds
+        produced = False
+        for attempt in (1, 2):
+            try:
+                async for text in self._attempt(messages, temperature, max_tokens):
+                    produced = True
+                    yield text
+                return
+            except Exception as exc:
+                wait = retry_after(exc) or DEFAULT_RETRY_DELAY
+                if produced or attempt == 2 or not is_transient(exc):
+                    raise classify(exc) from exc
+                if loop.time() + wait >= give_up_at:
+                    raise classify(exc) from exc
+                log.info("LLM: %s; retrying once in %.2f s", classify(exc).detail, wait)
+                await asyncio.sleep(wait)
+
+    async def _attempt(
+        self, messages: list[Message], temperature: float, max_tokens: int
+    ) -> AsyncIterator[str]:
+        response = await self._client.chat.completions.create(
+            model=self._model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=True,
+        )
+        async for chunk in response:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content

@@ -1,4 +1,4 @@
-"""Where a reply comes from: a local intent, else the chat model with the persona's prompt."""
+"""Where a reply comes from: a local intent, else the chat model with persona and memory."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import datetime
 
 from daemon.config import LlmTimeouts, Persona
 from daemon.errors import ErrorCode, StageError
-from daemon.llm.base import ChatModel, Message
+from daemon.llm.base import ChatModel
 from daemon.llm.deadline import with_deadlines
 from daemon.llm.intents import match_intent
+from daemon.llm.memory import Memory
 
 
 @dataclass
@@ -29,25 +30,36 @@ async def _once(text: str | None) -> AsyncIterator[str]:
 
 
 class Responder:
-    def __init__(self, chat: ChatModel | None, timeouts: LlmTimeouts) -> None:
+    def __init__(self, chat: ChatModel | None, timeouts: LlmTimeouts, persona: Persona) -> None:
         self._chat = chat
         self._timeouts = timeouts
+        m = persona.memory
+        self.memory = Memory(m.turns, m.max_tokens, m.idle_reset_seconds)
+
+    def persona_changed(self, persona: Persona) -> None:
+        m = persona.memory
+        self.memory.configure(m.turns, m.max_tokens, m.idle_reset_seconds)
 
     def reply(self, request: str, persona: Persona, now: datetime | None = None) -> Reply:
         """The reply to `request`; raises StageError(llm-not-configured) with no LLM."""
         intent = match_intent(request, persona.language, now or datetime.now())
         if intent is not None:
+            if intent.intent == "forget":
+                self.memory.forget()
             return Reply(f"intent:{intent.intent}", _once(intent.text))
         if self._chat is None:
             raise StageError(ErrorCode.LLM_NOT_CONFIGURED, "no LLM endpoint is configured")
-        messages: list[Message] = [
-            {"role": "system", "content": persona.system_prompt},
-            {"role": "user", "content": request},
-        ]
         tokens = self._chat.stream(
-            messages, temperature=persona.llm.temperature, max_tokens=persona.llm.max_tokens
+            self.memory.messages(persona.system_prompt, request),
+            temperature=persona.llm.temperature,
+            max_tokens=persona.llm.max_tokens,
         )
         pieces = with_deadlines(
             tokens, self._timeouts.first_token_seconds, self._timeouts.total_seconds
         )
         return Reply(f"llm:{self._chat.name}", pieces)
+
+    def remember(self, request: str, reply: Reply, spoken: str) -> None:
+        """Record the exchange as it was actually heard (forget/stop are not conversation)."""
+        if reply.source not in ("intent:forget", "intent:stop"):
+            self.memory.remember(request, spoken)

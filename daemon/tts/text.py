@@ -23,3 +23,31 @@ def clean_for_speech(text: str) -> str:
     text = _MD_MARKS.sub("", text)
     text = _EMOJI.sub("", text)
     return _SPACES.sub(" ", text).strip()
+
+
+class CodeFenceFilter:
+    """Drops ``` fenced blocks from streamed text; a fence may arrive split across tokens."""
+
+    FENCE = "```"
+
+    def __init__(self) -> None:
+        self._inside = False
+        self._carry = ""
+
+    def push(self, text: str) -> str:
+        text, self._carry = self._carry + text, ""
+        spoken: list[str] = []
+        while (at := text.find(self.FENCE)) >= 0:
+            if not self._inside:
+                spoken.append(text[:at])
+            self._inside = not self._inside
+            text = text[at + len(self.FENCE) :]
+        body = text.rstrip("`")
+        self._carry = text[len(body) :]  # 1-2 backticks that may start the next fence
+        if not self._inside:
+            spoken.append(body)
+        return "".join(spoken)
+
+    def flush(self) -> str:
+        rest, self._carry = self._carry, ""
+        return "" if self._inside else rest

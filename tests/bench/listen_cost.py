@@ -16,7 +16,7 @@ import numpy as np
 
 from daemon.audio.base import NullSink
 from daemon.audio.frames import FRAME_SAMPLES, AudioFrame, Reframer
-from daemon.cli import find_profile
+from daemon.cli import find_profiles
 from daemon.config import load_settings
 from daemon.service import PersonaHolder, build_stages, turn_settings
 from daemon.turn import Assistant
@@ -35,7 +35,7 @@ def _frames(samples: np.ndarray) -> list[AudioFrame]:
 def daemon_listener() -> Loop:
     """The daemon's IDLE path with the zero-download profile's real models."""
     config = REPO / "config" / "voiced.yaml"
-    settings = load_settings(config, find_profile(config, "zero-download"))
+    settings = load_settings(config, find_profiles(config, ["zero-download"]))
     stages = build_stages(settings, NullSink())
 
     def process(frames: list[AudioFrame]) -> int:
