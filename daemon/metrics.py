@@ -38,6 +38,7 @@ class TurnRecord:
     first_sentence_at: float | None = None
     first_audio_at: float | None = None  # first reply sample handed to the speaker
     tts_seconds: float = 0.0
+    ended_at: float | None = None
 
     @staticmethod
     def now() -> float:

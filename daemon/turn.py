@@ -385,6 +385,7 @@ class Assistant:
             log.exception("could not play the error earcon")
 
     def _end_turn(self, turn: TurnRecord) -> None:
+        turn.ended_at = TurnRecord.now()
         self._set_state(State.IDLE)
         self._turn = None
         log.info("%s", turn.summary())
