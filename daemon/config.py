@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from daemon.errors import ConfigError
 
@@ -144,20 +151,20 @@ class LlmTimeouts(Section):
 
 
 class LlmSettings(Section):
+    endpoints: dict[str, LlmEndpoint] = Field(default_factory=dict)
     active: str | None = Field(
         None, description="Name of the endpoint to use; None = no LLM, local intents only."
     )
-    endpoints: dict[str, LlmEndpoint] = Field(default_factory=dict)
     timeouts: LlmTimeouts = LlmTimeouts()
 
-    @model_validator(mode="after")
-    def _active_is_named(self) -> LlmSettings:
-        if self.active is not None and self.active not in self.endpoints:
-            names = ", ".join(sorted(self.endpoints)) or "none"
-            raise ValueError(
-                f"active endpoint {self.active!r} is not in endpoints (named: {names})"
-            )
-        return self
+    @field_validator("active")
+    @classmethod
+    def _active_is_named(cls, active: str | None, info: ValidationInfo) -> str | None:
+        endpoints = info.data.get("endpoints", {})
+        if active is not None and active not in endpoints:
+            names = ", ".join(sorted(endpoints)) or "none"
+            raise ValueError(f"endpoint {active!r} is not in llm.endpoints (named: {names})")
+        return active
 
     def endpoint(self) -> LlmEndpoint | None:
         return self.endpoints[self.active] if self.active else None

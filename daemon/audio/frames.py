@@ -94,7 +94,8 @@ def int16_to_float(samples: np.ndarray) -> np.ndarray:
 
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    """Inverse of int16_to_float (exact round trip); clips out-of-range input."""
+    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def to_mono(block: np.ndarray) -> np.ndarray:

@@ -17,9 +17,14 @@ _PATTERNS: dict[str, dict[str, re.Pattern[str]]] = {
             r"\bforget (?:that|it|everything|our conversation)\b|\bnew conversation\b|"
             r"^\W*start over\W*$"
         ),
-        "time": re.compile(r"\bwhat(?:'s| is)? (?:the )?time\b|\btime is it\b|\bthe time\b"),
+        # "what time is a": pocketsphinx's usual hearing of "what time is it"
+        "time": re.compile(
+            r"\bwhat(?:'s| is) the time\b|\btime is (?:it|a)\b|\bwhat time it is\b|"
+            r"\b(?:tell me|know) the time\b|\bcurrent time\b"
+        ),
         "date": re.compile(
-            r"\bwhat(?:'s| is)? (?:the |today's )?date\b|\bwhat day\b|\bdate today\b|\bday is it\b"
+            r"\bwhat(?:'s| is)? (?:the |today's )?date\b(?! of)|\bwhat day is (?:it|today)\b|"
+            r"\bdate today\b|\bwhich day is (?:it|today)\b"
         ),
     },
     "zh": {
@@ -39,11 +44,20 @@ class IntentReply:
     text: str | None  # None: answer with silence (stop/cancel)
 
 
+def _zh_period(hour: int) -> str:
+    for until, name in ((6, "凌晨"), (12, "上午"), (13, "中午"), (19, "下午")):
+        if hour < until:
+            return name
+    return "晚上"
+
+
+def _zh_hour(hour: int) -> int:
+    return hour if hour <= 12 else hour - 12
+
+
 def _time_text(language: str, now: datetime) -> str:
     if language == "zh":
-        period = "上午" if now.hour < 12 else "下午"
-        hour = now.hour % 12 or 12
-        return f"现在是{period}{hour}点{now.minute:02d}分。"
+        return f"现在是{_zh_period(now.hour)}{_zh_hour(now.hour)}点{now.minute:02d}分。"
     return f"It's {now.strftime('%I:%M %p').lstrip('0')}."
 
 

@@ -7,6 +7,8 @@ reaches TTS, the sooner the box starts talking. A period inside a number (3.5), 
 
 from __future__ import annotations
 
+import re
+
 CJK_ENDS = "。！？；…"
 ASCII_ENDS = ".!?;"
 COMMAS = "，,、：:"
@@ -35,18 +37,27 @@ ABBREVIATIONS = {
     "mt",
 }
 FIRST_CHUNK_MIN_CHARS = 12
+_INITIALS = re.compile(r"(?:[a-z]\.)*[a-z]")
 
 
 def _is_abbreviation(before: str) -> bool:
+    """Dr, e.g, an initial (J), or dotted initials (U.S)."""
     word = before.split()[-1].lower() if before.split() else ""
     word = word.lstrip("(\"'“‘")
-    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+    return word in ABBREVIATIONS or bool(_INITIALS.fullmatch(word))
 
 
 def _after_closers(buf: str, i: int) -> int:
     while i + 1 < len(buf) and buf[i + 1] in CLOSERS:
         i += 1
     return i
+
+
+def _cjk_end(buf: str, i: int) -> int:
+    """Where a sentence ending at buf[i] stops: through repeated marks (……, ？！) and closers."""
+    while i + 1 < len(buf) and (buf[i + 1] in CLOSERS or buf[i + 1] in CJK_ENDS + "!?"):
+        i += 1
+    return NEED_MORE if i + 1 >= len(buf) else i
 
 
 NEED_MORE = -1  # the next character decides
@@ -76,13 +87,14 @@ def find_boundary(buf: str, first: bool) -> int | None:
         if ch == "\n" and buf[:i].strip():
             return i
         if ch in CJK_ENDS:
-            return _after_closers(buf, i)
+            cjk_end = _cjk_end(buf, i)
+            return None if cjk_end == NEED_MORE else cjk_end
         if ch in ASCII_ENDS:
-            end = _ascii_end(buf, i)
-            if end == NEED_MORE:
+            ascii_end = _ascii_end(buf, i)
+            if ascii_end == NEED_MORE:
                 return None
-            if end is not None:
-                return end
+            if ascii_end is not None:
+                return ascii_end
         if first and ch in COMMAS and _comma_ends_first_chunk(buf, i):
             return i
     return None

@@ -8,9 +8,9 @@ _CODE_FENCE = re.compile(r"```.*?(```|$)", re.S)
 _INLINE_CODE = re.compile(r"`([^`]*)`")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_MARKS = re.compile(r"(\*\*|__|\*|~~|^#{1,6}\s*|^\s*[-*+]\s+|^\s*>\s?)", re.M)
+_MD_MARKS = re.compile(r"(^\s*[-*+]\s+|^#{1,6}\s*|^\s*>\s?|\*\*|__|\*|~~)", re.M)
 _EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\u200d\ufe0f]+"
+    "[\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u200d\ufe0f]+"
 )
 _SPACES = re.compile(r"[ \t]{2,}")
 

@@ -71,7 +71,9 @@ def test_fault_ends_the_turn_in_time_with_speech_and_the_next_turn_works(
 
 
 def test_partial_reply_is_kept_before_the_error_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    rig, _ = two_turns([Script("reset_mid_stream", text="Hello there. How can I help?")], monkeypatch)
+    rig, _ = two_turns(
+        [Script("reset_mid_stream", text="Hello there. How can I help?")], monkeypatch
+    )
     spoken = rig.turns[0].reply_text
     assert spoken[0] == "Hello there." and "can't reach my language model" in spoken[-1]
 
