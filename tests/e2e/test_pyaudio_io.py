@@ -1,0 +1,394 @@
+"""PyAudioSource / PyAudioSink against a real PulseAudio server, without a sound card.
+
+A private PulseAudio runs as an ordinary background process with:
+- `mic`: a pipe source; a paced writer thread feeds it 16 kHz mono int16 in real time (silence
+  until told to send speech). With no writer it delivers nothing, which the stall test uses.
+- `speaker`: a null sink whose monitor `parec` records.
+PortAudio reaches it through ALSA's pulse plugin (libasound2-plugins) as the devices "pulse" and
+"default"; PULSE_SERVER points every client of this process at the private server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pyaudio_io = pytest.importorskip("daemon.audio.pyaudio_io")
+
+from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioChunk, AudioFrame  # noqa: E402
+
+pytestmark = pytest.mark.timeout(90)
+
+BLOCK = FRAME_SAMPLES  # the writer's pacing unit: 80 ms
+
+
+@dataclass
+class Pulse:
+    fifo: Path
+    sink: str
+    monitor: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
+    exe = shutil.which("pulseaudio")
+    if exe is None:
+        pytest.skip("the pulseaudio binary is missing (Debian package: pulseaudio)")
+    root = tmp_path_factory.mktemp("pulse")
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700)
+    fifo = root / "mic.fifo"
+    native = runtime / "native"
+    script = root / "test.pa"
+    # The protocol module comes last: once its socket exists, the devices exist too.
+    script.write_text(
+        "load-module module-null-sink sink_name=speaker rate=48000 channels=2\n"
+        f"load-module module-pipe-source source_name=mic file={fifo} "
+        "format=s16le rate=16000 channels=1\n"
+        "set-default-sink speaker\n"
+        "set-default-source mic\n"
+        f"load-module module-native-protocol-unix auth-anonymous=1 socket={native}\n"
+    )
+    server_env = {
+        **os.environ,
+        "HOME": str(root),  # keeps its cookie and state out of the real home
+        "XDG_RUNTIME_DIR": str(runtime),
+        "PULSE_RUNTIME_PATH": str(runtime),
+    }
+    log_path = root / "pulseaudio.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                exe,
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "-n",  # no default.pa: only our script
+                "-F",
+                str(script),
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+                "--log-target=stderr",
+            ],
+            env=server_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for_socket(proc, native, log_path)
+        mp = pytest.MonkeyPatch()
+        client_env = {"PULSE_SERVER": f"unix:{native}", "PULSE_RUNTIME_PATH": str(runtime)}
+        for key, value in client_env.items():
+            mp.setenv(key, value)
+        try:
+            yield Pulse(fifo, "speaker", "speaker.monitor", {**os.environ})
+        finally:
+            mp.undo()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _wait_for_socket(proc: subprocess.Popen[bytes], native: Path, log_path: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        if native.exists():
+            with socket.socket(socket.AF_UNIX) as sock:
+                try:
+                    sock.connect(str(native))
+                    return
+                except OSError:
+                    pass
+        time.sleep(0.05)
+    tail = log_path.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"pulseaudio did not come up (rc={proc.poll()}):\n{tail}")
+
+
+class PacedWriter(threading.Thread):
+    """Feeds the pipe source in real time: queued samples, or silence when there are none."""
+
+    def __init__(self, fifo: Path) -> None:
+        super().__init__(name="test-pipe-writer", daemon=True)
+        self._fifo = fifo
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+
+    def send(self, samples: np.ndarray) -> None:
+        with self._lock:
+            self._pending = np.concatenate([self._pending, samples.astype(np.int16)])
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        fd = os.open(self._fifo, os.O_WRONLY)
+        try:
+            next_at = time.monotonic()
+            while not self._halt.is_set():
+                with self._lock:
+                    block, self._pending = self._pending[:BLOCK], self._pending[BLOCK:]
+                block = np.pad(block, (0, BLOCK - len(block)))
+                os.write(fd, block.tobytes())
+                next_at += BLOCK / SAMPLE_RATE
+                self._halt.wait(max(0.0, next_at - time.monotonic()))
+        finally:
+            os.close(fd)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """About 1.5 s of espeak-ng speech as 16 kHz mono int16 (a synthetic stand-in without it)."""
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    if espeak is None or sox is None:
+        t = np.arange(int(1.5 * SAMPLE_RATE)) / SAMPLE_RATE
+        voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+        return (voice * envelope / np.abs(voice).max() * 12000).astype(np.int16)
+    root = tmp_path_factory.mktemp("speech")
+    raw, wav = root / "raw.wav", root / "speech.wav"
+    subprocess.run([espeak, "-w", str(raw), "what is the weather like today"], check=True)
+    subprocess.run(
+        [sox, str(raw), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", str(wav)],
+        check=True,
+    )
+    with wave.open(str(wav), "rb") as f:
+        assert (f.getframerate(), f.getnchannels(), f.getsampwidth()) == (16000, 1, 2)
+        samples = np.frombuffer(f.readframes(f.getnframes()), dtype=np.int16)
+    nonzero = np.flatnonzero(np.abs(samples) > 100)
+    return samples[nonzero[0] : nonzero[-1] + 1]  # trim espeak's silences
+
+
+def _aligned_correlation(recorded: np.ndarray, original: np.ndarray) -> tuple[float, int]:
+    """Pearson correlation of `original` with the best-aligned stretch of `recorded`, and the lag."""
+    rec, orig = recorded.astype(np.float64), original.astype(np.float64)
+    n = len(rec) + len(orig)
+    size = 1 << (n - 1).bit_length()
+    xcorr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(orig, size)), size)
+    lag = int(np.argmax(xcorr[: len(rec) - len(orig) + 1]))
+    segment = rec[lag : lag + len(orig)]
+    return float(np.corrcoef(segment, orig)[0, 1]), lag
+
+
+def _native_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _module_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("pyaudio-")]
+
+
+# 1) devices ---------------------------------------------------------------------------------
+
+
+def test_devices_include_pulse(pulse: Pulse) -> None:
+    devices = pyaudio_io.list_devices()
+    names = [d.name for d in devices]
+    assert "pulse" in names, names
+    pulse_dev = next(d for d in devices if d.name == "pulse")
+    assert pulse_dev.max_input_channels > 0 and pulse_dev.max_output_channels > 0
+
+    found = pyaudio_io.find_device("pulse", output=False)
+    assert found == pulse_dev
+    assert pyaudio_io.find_device("PuLs", output=True) == pulse_dev  # substring, any case
+    assert pyaudio_io.find_device(str(pulse_dev.index), output=False) == pulse_dev
+    assert pyaudio_io.find_device(pulse_dev.index, output=True) == pulse_dev
+
+    default_in = pyaudio_io.find_device(None, output=False)
+    assert default_in is not None and default_in.is_default_input
+
+    with pytest.raises(pyaudio_io.DeviceNotFound) as info:
+        pyaudio_io.find_device("nonexistent", output=False)
+    message = str(info.value)
+    assert "nonexistent" in message and "'pulse'" in message and "'default'" in message
+    assert isinstance(info.value, pyaudio_io.AudioDeviceError)
+    with pytest.raises(pyaudio_io.DeviceNotFound):
+        pyaudio_io.find_device(999, output=True)
+
+
+# 2) microphone ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [None, 44100], ids=["device-16k", "resampled-44k1"])
+def test_source_delivers_speech_as_frames(pulse: Pulse, speech: np.ndarray, rate: int | None) -> None:
+    writer = PacedWriter(pulse.fifo)
+    writer.start()
+    source = pyaudio_io.PyAudioSource("pulse", sample_rate=rate)
+    frames: list[AudioFrame] = []
+
+    async def record() -> None:
+        want = len(speech) / SAMPLE_RATE + 1.0
+        sent = False
+        async for frame in source.frames():
+            frames.append(frame)
+            if not sent:  # the stream is open and delivering: now the speech is not lost
+                writer.send(speech)
+                sent = True
+                want += frame.end
+            if frame.end >= want:
+                break
+        await source.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(record(), 15))
+    finally:
+        writer.stop()
+
+    assert source.device_rate == (rate or SAMPLE_RATE)
+    assert source.dropped_blocks == 0
+    assert all(f.samples.dtype == np.int16 and len(f.samples) == FRAME_SAMPLES for f in frames)
+    starts = np.array([f.start for f in frames])
+    assert np.allclose(starts, np.arange(len(frames)) * FRAME_SAMPLES / SAMPLE_RATE)
+    recorded = np.concatenate([f.samples for f in frames])
+    corr, lag = _aligned_correlation(recorded, speech)
+    assert corr > 0.95, f"correlation {corr:.3f} at lag {lag / SAMPLE_RATE:.3f} s"
+
+
+def test_source_stall_raises(pulse: Pulse) -> None:
+    """With no writer on the pipe, the pipe source delivers nothing: a stalled device."""
+    source = pyaudio_io.PyAudioSource("pulse", stall_seconds=0.5)
+
+    async def consume() -> float:
+        start = time.monotonic()
+        with pytest.raises(pyaudio_io.AudioDeviceError) as info:
+            async for _ in source.frames():
+                pass
+        assert "pulse" in str(info.value) and "no audio" in str(info.value)
+        await source.close()
+        return time.monotonic() - start
+
+    elapsed = asyncio.run(consume())
+    assert elapsed < 3.0
+    assert _module_threads() == []
+
+
+# 3) speaker ---------------------------------------------------------------------------------
+
+
+def test_sink_plays_into_null_sink(pulse: Pulse) -> None:
+    parec = subprocess.Popen(
+        ["parec", f"--device={pulse.monitor}", "--format=s16le", "--rate=16000", "--channels=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    tone_rate, tone_seconds = 22050, 0.6
+    t = np.arange(int(tone_rate * tone_seconds)) / tone_rate
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    sink = pyaudio_io.PyAudioSink("pulse")
+
+    async def play() -> tuple[float, float]:
+        await asyncio.sleep(0.5)  # parec connected and recording: audio before that is lost
+        start = time.monotonic()
+        await sink.play(AudioChunk(tone, tone_rate))
+        played = time.monotonic()
+        await sink.drain()
+        drained = time.monotonic()
+        print(f"play {played - start:.3f} s, drain {drained - played:.3f} s")
+        await sink.close()
+        return start, drained - start
+
+    started = time.monotonic()
+    try:
+        play_at, drained = asyncio.run(play())
+        time.sleep(0.3)
+    finally:
+        parec.terminate()
+        out, err = parec.communicate(timeout=5)
+    assert sink.device_rate == 44100  # the pulse device's default rate
+    assert tone_seconds * 0.8 <= drained <= tone_seconds + 1.0, drained
+
+    recording = np.frombuffer(out, dtype=np.int16).astype(np.float64)
+    assert len(recording) > SAMPLE_RATE, err.decode(errors="replace")
+    window = 320  # 20 ms
+    rms = np.sqrt(np.mean(recording[: len(recording) // window * window].reshape(-1, window) ** 2, axis=1))
+    loud = np.flatnonzero(rms > 0.1 * 32768 * 0.5 / np.sqrt(2))
+    assert loud.size, "nothing audible reached the null sink's monitor"
+    heard = loud.size * window / SAMPLE_RATE
+    assert abs(heard - tone_seconds) < 0.1, heard
+    onset = loud[0] * window / SAMPLE_RATE
+    expected_onset = play_at - started  # parec started roughly at `started`
+    assert expected_onset - 0.3 < onset < expected_onset + 0.5, (onset, expected_onset)
+    segment = recording[loud[0] * window : (loud[-1] + 1) * window]
+    spectrum = np.abs(np.fft.rfft(segment))
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(segment)
+    assert abs(peak_hz - 440) < 5, peak_hz
+
+
+# 4) close -----------------------------------------------------------------------------------
+
+
+def test_close_is_idempotent_and_leaves_no_threads(pulse: Pulse) -> None:
+    writer = PacedWriter(pulse.fifo)
+    writer.start()
+
+    async def scenario() -> None:
+        baseline = _native_threads()
+
+        # Closed before it ever opened: frames() yields nothing; close twice.
+        unopened = pyaudio_io.PyAudioSource("pulse")
+        await unopened.close()
+        await unopened.close()
+        assert [f async for f in unopened.frames()] == []
+
+        # Closed from another task while frames() is running: the iteration just ends.
+        source = pyaudio_io.PyAudioSource("pulse")
+        got: list[AudioFrame] = []
+
+        async def consume() -> None:
+            async for frame in source.frames():
+                got.append(frame)
+
+        task = asyncio.ensure_future(consume())
+        while len(got) < 3:
+            await asyncio.sleep(0.02)
+        assert _native_threads() > baseline  # PortAudio/pulse threads are running
+        await asyncio.gather(source.close(), source.close())
+        await asyncio.wait_for(task, 1.0)
+        await source.close()
+
+        # A sink that never played, and one closed in the middle of a long chunk.
+        idle_sink = pyaudio_io.PyAudioSink("pulse")
+        await idle_sink.close()
+        await idle_sink.close()
+        sink = pyaudio_io.PyAudioSink("pulse")
+        long_chunk = AudioChunk(np.full(3 * 16000, 0.1, dtype=np.float32), 16000)
+        playing = asyncio.ensure_future(sink.play(long_chunk))
+        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        await sink.close()
+        await sink.close()
+        await asyncio.wait_for(playing, 1.0)  # the write stops at its next slice
+        assert time.monotonic() - t0 < 1.0
+        with pytest.raises(pyaudio_io.AudioDeviceError):
+            await sink.play(long_chunk)
+        await sink.drain()  # a no-op once closed
+
+        assert _module_threads() == []
+        await asyncio.sleep(0.2)  # PortAudio's threads exit asynchronously after terminate
+        assert _native_threads() == baseline
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), 20))
+    finally:
+        writer.stop()
