@@ -12,20 +12,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.bench import listen_cost
+from tests.bench import listen_cost, llm_overhead
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
 
 BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "listen-cost": listen_cost.run,
+    "llm-overhead": llm_overhead.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench")
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
     names = parser.parse_args().names or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="voiced-bench-") as tmp:
         audio = AudioBuilder(Path(tmp))
