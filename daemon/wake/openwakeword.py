@@ -8,13 +8,17 @@ LiteRT (ai-edge-litert), its maintained successor; scores are identical.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
 from daemon.models.errors import ModelMissing
 from daemon.wake.base import WakeHit
@@ -41,6 +45,20 @@ def use_litert_as_tflite_runtime() -> None:
     package.interpreter = litert  # type: ignore[attr-defined]
     sys.modules["tflite_runtime"] = package
     sys.modules["tflite_runtime.interpreter"] = litert
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Silence C-level writes to fd 2 (not Python logging or exceptions) for a moment."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def resolve_model(spec: str, models_dir: Path) -> Path:
@@ -80,9 +98,12 @@ class OpenWakeWord:
             use_litert_as_tflite_runtime()
         from openwakeword.model import Model  # heavy: scipy, sklearn, the runtime
 
-        self._model = Model(
-            wakeword_models=[str(model_path)], inference_framework=framework, **features
-        )
+        with native_stderr_silenced():  # TFLite prints an "XNNPACK delegate" line per model
+            self._model = Model(
+                wakeword_models=[str(model_path)], inference_framework=framework, **features
+            )
+            self._model.predict(np.zeros(FRAME_SAMPLES, dtype=np.int16))  # delegates start here
+            self._model.reset()
         self.name = model_path.stem
         self._threshold = settings.threshold
         log.info(
