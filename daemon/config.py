@@ -117,10 +117,30 @@ class PocketsphinxSettings(Section):
     )
 
 
+class FunasrSettings(Section):
+    model: Literal["paraformer-zh", "sensevoice-small", "paraformer-zh-streaming"] = Field(
+        "paraformer-zh",
+        description="paraformer-zh (SeACo, hotwords), sensevoice-small (multilingual, fast), or "
+        "paraformer-zh-streaming (recognizes while you speak).",
+    )
+    punctuation: bool = Field(True, description="Restore punctuation with ct-punc (Paraformer).")
+    language: Literal["auto", "zh", "en", "yue", "ja", "ko"] = Field(
+        "auto", description="SenseVoice's language; auto detects it."
+    )
+    use_itn: bool = Field(True, description="SenseVoice inverse text normalization (digits etc.).")
+    hotwords: list[str] = Field(
+        default_factory=list,
+        description="Words to favour (paraformer-zh); the persona's name and hotwords are added.",
+    )
+    device: str = Field("cpu", description="cpu, cuda or cuda:N")
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
+
+
 class AsrSettings(Section):
-    backend: Literal["pocketsphinx"] = "pocketsphinx"
+    backend: Literal["pocketsphinx", "funasr"] = "pocketsphinx"
     timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline for the final transcript.")
     pocketsphinx: PocketsphinxSettings = PocketsphinxSettings()
+    funasr: FunasrSettings = FunasrSettings()
 
 
 class LlmEndpoint(Section):
@@ -175,8 +195,19 @@ class EspeakSettings(Section):
     rate_wpm: int = Field(165, ge=80, le=450, description="Speaking rate, words per minute.")
 
 
+class ChatttsSettings(Section):
+    device: str = Field("cpu", description="cpu, cuda or cuda:N")
+    compile: bool = Field(False, description="torch.compile the GPT (faster on GPU, slow start).")
+    stream: bool = Field(True, description="Play audio while a sentence is still being generated.")
+
+
 class TtsSettings(Section):
-    backend: Literal["espeak"] = "espeak"
+    backend: Literal["espeak", "chattts"] = "espeak"
+    fallback: Literal["espeak", "none"] = Field(
+        "espeak",
+        description="Speaks the same text if the main TTS fails, times out or has no model.",
+    )
+    chattts: ChatttsSettings = ChatttsSettings()
     timeout_seconds: PositiveSeconds = Field(
         10.0, description="Deadline to synthesize one sentence."
     )
@@ -207,10 +238,25 @@ class DaemonSettings(Section):
 # --- persona.yaml ------------------------------------------------------------------------------
 
 
+class ChatttsVoice(Section):
+    speaker: str | None = Field(
+        None, description="A ChatTTS speaker embedding string (from `voiced voice sample`)."
+    )
+    seed: int | None = Field(
+        None, description="Derive the speaker from this seed when no speaker string is given."
+    )
+    speed: int = Field(5, ge=0, le=9, description="[speed_N] prompt: 0 slow .. 9 fast.")
+    oral: int = Field(2, ge=0, le=9, description="[oral_N]: filler words and colloquialism.")
+    laugh: int = Field(0, ge=0, le=2, description="[laugh_N]: laughter.")
+    pause: int = Field(4, ge=0, le=7, description="[break_N]: pauses.")
+    temperature: float = Field(0.3, gt=0, le=1, description="Sampling temperature of the voice.")
+
+
 class Voice(Section):
     espeak: str | None = Field(
         None, description="espeak-ng voice; None = chosen from the language."
     )
+    chattts: ChatttsVoice = ChatttsVoice()
 
 
 class PersonaLlm(Section):
@@ -236,6 +282,9 @@ class Persona(Section):
     voice: Voice = Voice()
     llm: PersonaLlm = PersonaLlm()
     memory: PersonaMemory = PersonaMemory()
+    hotwords: list[str] = Field(
+        default_factory=list, description="Names and words the ASR should favour (paraformer-zh)."
+    )
     wake_word: str | None = Field(
         None, description="Overrides voiced.yaml's wake.model (read at start-up)."
     )

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _CLOSE_TIMEOUT = 2.0  # seconds to wait for PortAudio to close before giving up on it
 _WRITE_SLICE_SECONDS = 0.1  # a write checks for abort/close between slices of this length
+_OUTPUT_PERIOD_SECONDS = 0.05
 
 
 class AudioDeviceError(StageError):
@@ -449,6 +450,9 @@ class PyAudioSink:
                     rate=rate,
                     output=True,
                     output_device_index=device.index,
+                    # PyAudio's default buffer is ~10 ms: one GIL hiccup between two blocking
+                    # writes and the speaker clicks. 50 ms periods give ~100 ms of slack.
+                    frames_per_buffer=round(rate * _OUTPUT_PERIOD_SECONDS),
                 )
             except OSError as exc:
                 raise AudioDeviceError(
