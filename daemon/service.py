@@ -97,8 +97,10 @@ def compatibility_warnings(settings: Settings) -> list[str]:
     """Settings that are valid alone but will not work well together."""
     language, asr = settings.persona.language, settings.daemon.asr.backend
     if language not in ASR_LANGUAGES.get(asr, {language}):
-        return [f"persona {settings.persona.name!r} speaks {language!r} but the {asr} ASR "
-                f"only understands {', '.join(sorted(ASR_LANGUAGES[asr]))}"]
+        return [
+            f"persona {settings.persona.name!r} speaks {language!r} but the {asr} ASR "
+            f"only understands {', '.join(sorted(ASR_LANGUAGES[asr]))}"
+        ]
     return []
 
 
@@ -111,7 +113,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     return Stages(
         wake=make_wake_detector(wake, models),
         vad=make_vad(d.vad, models),
-        asr=make_transcriber(d.asr, models),
+        asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),
         responder=Responder(make_chat_model(d.llm), d.llm.timeouts, settings.persona),
         tts=make_synthesizer(d.tts, models),
         sink=sink,

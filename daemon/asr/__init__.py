@@ -10,7 +10,10 @@ from daemon.config import AsrSettings
 __all__ = ["Transcriber", "Transcript", "TranscriptionSession", "make_transcriber"]
 
 
-def make_transcriber(settings: AsrSettings, models_dir: Path) -> Transcriber:
+def make_transcriber(
+    settings: AsrSettings, models_dir: Path, hotwords: list[str] | None = None
+) -> Transcriber:
+    """Build the configured backend. `hotwords` (the persona's name ...) help backends that can."""
     if settings.backend == "pocketsphinx":
         from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 

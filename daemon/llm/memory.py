@@ -50,8 +50,9 @@ class Memory:
 
     def configure(self, max_turns: int, max_tokens: int, idle_reset_seconds: float) -> None:
         """Apply a reloaded persona's limits, keeping the newest exchanges that still fit."""
-        self._exchanges = deque(list(self._exchanges)[-max_turns:] if max_turns else [],
-                                maxlen=max(max_turns, 1))
+        self._exchanges = deque(
+            list(self._exchanges)[-max_turns:] if max_turns else [], maxlen=max(max_turns, 1)
+        )
         self._keep, self._max_tokens, self._idle_reset = max_turns, max_tokens, idle_reset_seconds
 
     def _expire(self) -> None:

@@ -9,9 +9,7 @@ _INLINE_CODE = re.compile(r"`([^`]*)`")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"(^\s*[-*+]\s+|^#{1,6}\s*|^\s*>\s?|\*\*|__|\*|~~)", re.M)
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u200d\ufe0f]+"
-)
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u200d\ufe0f]+")
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
