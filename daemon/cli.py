@@ -7,12 +7,15 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from daemon import __version__
+from daemon.audio.base import AudioSink, AudioSource
 from daemon.config import Settings, load_settings
 from daemon.errors import ConfigError
 from daemon.models.errors import ModelMissing
+from daemon.notify import Notifier
 
 log = logging.getLogger("daemon")
 
@@ -72,25 +75,44 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
+    notifier = Notifier()
+    notifier.status("loading models")
     sink = open_sink(args, settings)
     stages = build_stages(settings, sink)
-    source = open_source(args, settings)
-    asyncio.run(Daemon(settings, stages, source).run())
-    return EXIT_OK
+    source = open_source(args, settings, notifier)
+    code = asyncio.run(Daemon(settings, stages, source, notifier).run())
+    exit_now_if_threads_are_stuck(code)
+    return code
 
 
-def open_source(args: argparse.Namespace, settings: Settings):  # -> AudioSource
+def exit_now_if_threads_are_stuck(code: int) -> None:
+    """A model call stuck in native code would keep the interpreter from exiting: don't wait."""
+    stuck = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if stuck:
+        log.warning("exiting with worker threads still busy: %s", ", ".join(stuck))
+        logging.shutdown()
+        os._exit(code)
+
+
+def open_source(args: argparse.Namespace, settings: Settings, notifier: Notifier) -> AudioSource:
     if args.input:
         from daemon.audio.wavfile import WavFileSource
 
         return WavFileSource(Path(args.input), realtime=args.realtime)
     from daemon.audio.pyaudio_io import PyAudioSource
+    from daemon.audio.resilient import ResilientSource
 
     mic = settings.daemon.audio.input
-    return PyAudioSource(mic.device, mic.sample_rate, mic.queue_seconds)
+    return ResilientSource(
+        lambda: PyAudioSource(mic.device, mic.sample_rate, mic.queue_seconds), notifier.status
+    )
 
 
-def open_sink(args: argparse.Namespace, settings: Settings):  # -> AudioSink
+def open_sink(args: argparse.Namespace, settings: Settings) -> AudioSink:
     out = settings.daemon.audio.output
     if args.output:
         from daemon.audio.wavfile import WavFileSink

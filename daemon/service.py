@@ -9,17 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from daemon.asr import make_transcriber
 from daemon.audio.base import AudioSink, AudioSource
+from daemon.audio.resilient import Backoff
 from daemon.config import Persona, Settings, load_persona
 from daemon.errors import ConfigError
 from daemon.llm import make_chat_model
 from daemon.llm.responder import Responder
 from daemon.metrics import TurnRecord
+from daemon.notify import HeartbeatSource, Notifier
 from daemon.tts import make_synthesizer
 from daemon.turn import Assistant, Stages, TurnSettings
 from daemon.vad import make_vad
@@ -120,41 +125,134 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     )
 
 
+class GaveUp(Exception):
+    """A supervised task kept failing: the process exits non-zero so systemd restarts it."""
+
+
+async def supervise(
+    name: str,
+    start: Callable[[], Awaitable[None]],
+    max_failures: int = 5,
+    window_seconds: float = 300.0,
+    backoff: Backoff | None = None,
+) -> None:
+    """Run `start()`; if it dies unexpectedly, restart it with backoff, up to a limit."""
+    backoff = backoff or Backoff()
+    failures: deque[float] = deque()
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:
+            now = loop.time()
+            failures.append(now)
+            while failures and now - failures[0] > window_seconds:
+                failures.popleft()
+            if len(failures) >= max_failures:
+                raise GaveUp(f"{name} failed {len(failures)} times; giving up") from exc
+            wait = backoff.next_wait()
+            log.exception("%s died; restarting in %.1f s", name, wait)
+            await asyncio.sleep(wait)
+
+
+def status_after(turn: TurnRecord) -> str | None:
+    """What STATUS= should say after a turn, if the turn changes it."""
+    if turn.outcome in ("llm-unreachable", "llm-timeout"):
+        return "LLM unreachable"
+    if turn.outcome in ("llm-unauthorized", "llm-rejected"):
+        return "LLM refuses requests (check the endpoint and key)"
+    if turn.outcome == "ok" and turn.reply_source.startswith("llm:"):
+        return "listening"
+    return None
+
+
 @dataclass
 class Daemon:
+    """One running assistant: listener and persona watcher under supervision, signals, notify."""
+
     settings: Settings
     stages: Stages
     source: AudioSource
+    notifier: Notifier = field(default_factory=Notifier)
     on_turn_end: Callable[[TurnRecord], None] | None = None
     persona_poll_seconds: float = 1.0
+    shutdown_seconds: float = 3.0
 
-    async def run(self) -> None:
+    async def run(self) -> int:
+        """Runs until the source ends or a signal; returns the process exit code."""
         persona = PersonaHolder(self.settings)
         persona.on_change(self.stages.responder.persona_changed)
-        assistant = Assistant(self.stages, turn_settings(self.settings), persona, self.on_turn_end)
-        listener = asyncio.create_task(self._listen(assistant, persona))
-        watcher = asyncio.create_task(persona.watch(self.persona_poll_seconds))
-        self._install_signals(listener, persona)
+        main = asyncio.current_task()
+        assert main is not None
+        self._install_signals(main, persona)
+        restarts = 5 if self.source.realtime else 1  # a file cannot be re-read from the middle
+        watcher = asyncio.create_task(
+            supervise("persona watcher", lambda: persona.watch(self.persona_poll_seconds))
+        )
+        watcher.add_done_callback(_log_failure)
         try:
-            await listener
+            await supervise("listener", lambda: self._listen(persona), max_failures=restarts)
+            return 0
+        except GaveUp as err:
+            log.critical("%s", err)
+            return 1
         except asyncio.CancelledError:
             log.info("stopping")
+            return 0
         finally:
             watcher.cancel()
+            self.notifier.stopping()
+            await self._close_devices()
+
+    async def _listen(self, persona: PersonaHolder) -> None:
+        assistant = Assistant(self.stages, turn_settings(self.settings), persona, self._turn_ended)
+        try:
+            if persona().greeting:
+                await assistant.say(persona().greeting or "")
+            log.info("listening for %s (persona %s)", self.stages.wake.name, persona().name)
+            await assistant.listen(HeartbeatSource(self.source, self._frame_done))
+        finally:
             await assistant.close()
-            await self.source.close()
-            await self.stages.sink.close()
 
-    async def _listen(self, assistant: Assistant, persona: PersonaHolder) -> None:
-        if persona().greeting:
-            await assistant.say(persona().greeting or "")
-        log.info("listening for %s (persona %s)", self.stages.wake.name, persona().name)
-        await assistant.listen(self.source)
+    def _frame_done(self) -> None:
+        if self.notifier.status_text is None:
+            self.notifier.ready("listening")  # models loaded, microphone delivering audio
+        self.notifier.audio_alive()
 
-    def _install_signals(self, listener: asyncio.Task[None], persona: PersonaHolder) -> None:
+    def _turn_ended(self, turn: TurnRecord) -> None:
+        if (status := status_after(turn)) is not None:
+            self.notifier.status(status)
+        if self.on_turn_end is not None:
+            self.on_turn_end(turn)
+
+    async def _close_devices(self) -> None:
+        try:
+            async with asyncio.timeout(self.shutdown_seconds):
+                await self.source.close()
+                await self.stages.sink.close()
+        except TimeoutError:
+            log.error("audio devices did not close within %.0f s", self.shutdown_seconds)
+
+    def _install_signals(self, main: asyncio.Task[Any], persona: PersonaHolder) -> None:
         loop = asyncio.get_running_loop()
+        signals = 0
+
+        def stop() -> None:
+            nonlocal signals
+            signals += 1
+            if signals > 1:
+                log.warning("second signal: exiting now")
+                os._exit(1)  # the main thread, on purpose: the one place a hard exit belongs
+            main.cancel()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, listener.cancel)
+                loop.add_signal_handler(sig, stop)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, persona.reload)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s", task.exception())

@@ -3,7 +3,8 @@
 A private PulseAudio runs as an ordinary background process with:
 - `mic`: a pipe source; a paced writer thread feeds it 16 kHz mono int16 in real time (silence
   until told to send speech). With no writer it delivers nothing, which the stall test uses.
-- `speaker`: a null sink whose monitor `parec` records.
+- `speaker`: a null sink; the loopback test records its monitor with a PyAudioSource (selected
+  with PULSE_SOURCE), while a background `parec` keeps the sink at low latency.
 PortAudio reaches it through ALSA's pulse plugin (libasound2-plugins) as the devices "pulse" and
 "default"; PULSE_SERVER points every client of this process at the private server.
 """
@@ -21,13 +22,14 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyaudio
 import pytest
 
-pyaudio_io = pytest.importorskip("daemon.audio.pyaudio_io")
-
-from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioChunk, AudioFrame  # noqa: E402
+from daemon.audio import pyaudio_io
+from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioChunk, AudioFrame
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -39,7 +41,6 @@ class Pulse:
     fifo: Path
     sink: str
     monitor: str
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -88,23 +89,55 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    keeper: subprocess.Popen[bytes] | None = None
+    mp = pytest.MonkeyPatch()
     try:
         _wait_for_socket(proc, native, log_path)
-        mp = pytest.MonkeyPatch()
-        client_env = {"PULSE_SERVER": f"unix:{native}", "PULSE_RUNTIME_PATH": str(runtime)}
-        for key, value in client_env.items():
-            mp.setenv(key, value)
-        try:
-            yield Pulse(fifo, "speaker", "speaker.monitor", {**os.environ})
-        finally:
-            mp.undo()
+        mp.setenv("PULSE_SERVER", f"unix:{native}")
+        mp.setenv("PULSE_COOKIE", str(root / ".config" / "pulse" / "cookie"))  # not ~root's
+        mp.delenv("PULSE_SOURCE", raising=False)
+        mp.delenv("PULSE_SINK", raising=False)
+        keeper = _make_null_sink_low_latency("speaker")
+        yield Pulse(fifo, "speaker", "speaker.monitor")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        mp.undo()
+        for child in (keeper, proc):
+            if child is None:
+                continue
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
+
+
+def _make_null_sink_low_latency(sink: str) -> subprocess.Popen[bytes]:
+    """Keep the null sink rendering in ~20 ms steps instead of 2 s blocks.
+
+    Without a client asking for low latency, module-null-sink renders 2 s at a time: its monitor
+    then delivers audio in 2 s bursts (our source calls that a stall) and the first write of a
+    new playback stream blocks for up to 2 s. A recorder asking for 20 ms keeps the requested
+    latency low, and a suspend/resume cycle makes the sink restart its timer with it.
+    """
+    keeper = subprocess.Popen(
+        ["parec", f"--device={sink}.monitor", "--latency-msec=20", "--rate=16000", "--channels=1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while not _pactl("list", "short", "source-outputs").strip():
+        if time.monotonic() > deadline or keeper.poll() is not None:
+            keeper.kill()
+            raise RuntimeError("parec did not connect to the null sink's monitor")
+        time.sleep(0.05)
+    _pactl("suspend-sink", sink, "1")
+    _pactl("suspend-sink", sink, "0")
+    return keeper
+
+
+def _pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True).stdout
 
 
 def _wait_for_socket(proc: subprocess.Popen[bytes], native: Path, log_path: Path) -> None:
@@ -181,7 +214,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
 
 
 def _aligned_correlation(recorded: np.ndarray, original: np.ndarray) -> tuple[float, int]:
-    """Pearson correlation of `original` with the best-aligned stretch of `recorded`, and the lag."""
+    """Pearson correlation of `original` with the best-aligned part of `recorded`, and the lag."""
     rec, orig = recorded.astype(np.float64), original.astype(np.float64)
     n = len(rec) + len(orig)
     size = 1 << (n - 1).bit_length()
@@ -189,6 +222,18 @@ def _aligned_correlation(recorded: np.ndarray, original: np.ndarray) -> tuple[fl
     lag = int(np.argmax(xcorr[: len(rec) - len(orig) + 1]))
     segment = rec[lag : lag + len(orig)]
     return float(np.corrcoef(segment, orig)[0, 1]), lag
+
+
+async def _started(task: asyncio.Future[None], started: asyncio.Event) -> None:
+    """Wait for `started`, surfacing the task's error if it ends first."""
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(started.wait())
+    either: list[asyncio.Future[Any]] = [task, waiter]
+    await asyncio.wait(either, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()
+        raise AssertionError("frames() ended before delivering audio")
+    assert started.is_set(), "no audio within 5 s"
 
 
 def _native_threads() -> int:
@@ -231,7 +276,9 @@ def test_devices_include_pulse(pulse: Pulse) -> None:
 
 
 @pytest.mark.parametrize("rate", [None, 44100], ids=["device-16k", "resampled-44k1"])
-def test_source_delivers_speech_as_frames(pulse: Pulse, speech: np.ndarray, rate: int | None) -> None:
+def test_source_delivers_speech_as_frames(
+    pulse: Pulse, speech: np.ndarray, rate: int | None
+) -> None:
     writer = PacedWriter(pulse.fifo)
     writer.start()
     source = pyaudio_io.PyAudioSource("pulse", sample_rate=rate)
@@ -265,6 +312,17 @@ def test_source_delivers_speech_as_frames(pulse: Pulse, speech: np.ndarray, rate
     assert corr > 0.95, f"correlation {corr:.3f} at lag {lag / SAMPLE_RATE:.3f} s"
 
 
+def test_callback_drops_the_oldest_block_on_overflow() -> None:
+    source = pyaudio_io.PyAudioSource(queue_seconds=0.24, block_seconds=0.08)  # room for 3
+    blocks = [bytes([i]) * 4 for i in range(5)]
+    for block in blocks:
+        assert source._on_audio(block, 2, {}, 0) == (None, pyaudio.paContinue)
+    assert source.dropped_blocks == 2
+    assert list(source._blocks) == blocks[2:]
+    asyncio.run(source.close())
+    assert _module_threads() == []
+
+
 def test_source_stall_raises(pulse: Pulse) -> None:
     """With no writer on the pipe, the pipe source delivers nothing: a stalled device."""
     source = pyaudio_io.PyAudioSource("pulse", stall_seconds=0.5)
@@ -286,52 +344,65 @@ def test_source_stall_raises(pulse: Pulse) -> None:
 # 3) speaker ---------------------------------------------------------------------------------
 
 
-def test_sink_plays_into_null_sink(pulse: Pulse) -> None:
-    parec = subprocess.Popen(
-        ["parec", f"--device={pulse.monitor}", "--format=s16le", "--rate=16000", "--channels=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def test_sink_plays_into_null_sink(pulse: Pulse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback: PyAudioSink -> null sink -> its monitor -> PyAudioSource, in one process."""
+    monkeypatch.setenv("PULSE_SOURCE", pulse.monitor)  # what the ALSA "pulse" device records
     tone_rate, tone_seconds = 22050, 0.6
     t = np.arange(int(tone_rate * tone_seconds)) / tone_rate
     tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    source = pyaudio_io.PyAudioSource("pulse")
     sink = pyaudio_io.PyAudioSink("pulse")
+    frames: list[AudioFrame] = []
+    arrivals: list[float] = []
 
-    async def play() -> tuple[float, float]:
-        await asyncio.sleep(0.5)  # parec connected and recording: audio before that is lost
+    async def record(recording: asyncio.Event) -> None:
+        async for frame in source.frames():
+            frames.append(frame)
+            arrivals.append(time.monotonic())
+            if len(frames) == 5:
+                recording.set()
+
+    async def scenario() -> tuple[float, float, float]:
+        recording = asyncio.Event()
+        recorder = asyncio.ensure_future(record(recording))
+        await _started(recorder, recording)  # record before playback starts, or it is lost
         start = time.monotonic()
         await sink.play(AudioChunk(tone, tone_rate))
         played = time.monotonic()
         await sink.drain()
         drained = time.monotonic()
-        print(f"play {played - start:.3f} s, drain {drained - played:.3f} s")
         await sink.close()
-        return start, drained - start
+        await asyncio.sleep(0.4)
+        await source.close()
+        await recorder
+        return start, played, drained
 
-    started = time.monotonic()
-    try:
-        play_at, drained = asyncio.run(play())
-        time.sleep(0.3)
-    finally:
-        parec.terminate()
-        out, err = parec.communicate(timeout=5)
-    assert sink.device_rate == 44100  # the pulse device's default rate
-    assert tone_seconds * 0.8 <= drained <= tone_seconds + 1.0, drained
+    start, played, drained = asyncio.run(asyncio.wait_for(scenario(), 15))
+    assert sink.device_rate == 44100  # the pulse device's default rate: 22.05 kHz -> 44.1 kHz
+    # drain() returns once the chunk has been heard, and within its length + 1 s
+    assert tone_seconds * 0.9 <= drained - start <= tone_seconds + 1.0 + 0.5, (
+        start,
+        played,
+        drained,
+    )
 
-    recording = np.frombuffer(out, dtype=np.int16).astype(np.float64)
-    assert len(recording) > SAMPLE_RATE, err.decode(errors="replace")
+    recording = np.concatenate([f.samples for f in frames]).astype(np.float64)
     window = 320  # 20 ms
-    rms = np.sqrt(np.mean(recording[: len(recording) // window * window].reshape(-1, window) ** 2, axis=1))
-    loud = np.flatnonzero(rms > 0.1 * 32768 * 0.5 / np.sqrt(2))
+    rms = np.sqrt(
+        np.mean(recording[: len(recording) // window * window].reshape(-1, window) ** 2, 1)
+    )
+    loud = np.flatnonzero(rms > 0.25 * 0.5 * 32768 / np.sqrt(2))
     assert loud.size, "nothing audible reached the null sink's monitor"
+    assert loud[-1] - loud[0] + 1 == loud.size, "the tone has gaps"
     heard = loud.size * window / SAMPLE_RATE
-    assert abs(heard - tone_seconds) < 0.1, heard
-    onset = loud[0] * window / SAMPLE_RATE
-    expected_onset = play_at - started  # parec started roughly at `started`
-    assert expected_onset - 0.3 < onset < expected_onset + 0.5, (onset, expected_onset)
+    assert abs(heard - tone_seconds) <= 0.06, heard
+    # Where expected: the audio time of play() maps to wall time through the frames' arrivals.
+    # PortAudio adds its buffering to both ends, so allow a few hundred ms.
+    frame_at_start = int(np.searchsorted(arrivals, start))
+    onset = loud[0] * window / SAMPLE_RATE - frames[frame_at_start].start
+    assert -0.1 <= onset <= 0.5, onset
     segment = recording[loud[0] * window : (loud[-1] + 1) * window]
-    spectrum = np.abs(np.fft.rfft(segment))
-    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(segment)
+    peak_hz = np.argmax(np.abs(np.fft.rfft(segment))) * SAMPLE_RATE / len(segment)
     assert abs(peak_hz - 440) < 5, peak_hz
 
 
@@ -353,15 +424,14 @@ def test_close_is_idempotent_and_leaves_no_threads(pulse: Pulse) -> None:
 
         # Closed from another task while frames() is running: the iteration just ends.
         source = pyaudio_io.PyAudioSource("pulse")
-        got: list[AudioFrame] = []
+        running = asyncio.Event()
 
         async def consume() -> None:
-            async for frame in source.frames():
-                got.append(frame)
+            async for _ in source.frames():
+                running.set()
 
         task = asyncio.ensure_future(consume())
-        while len(got) < 3:
-            await asyncio.sleep(0.02)
+        await _started(task, running)
         assert _native_threads() > baseline  # PortAudio/pulse threads are running
         await asyncio.gather(source.close(), source.close())
         await asyncio.wait_for(task, 1.0)
