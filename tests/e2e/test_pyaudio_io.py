@@ -14,14 +14,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,164 +27,16 @@ import pytest
 
 from daemon.audio import pyaudio_io
 from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioChunk, AudioFrame
+from tests.fixtures.pulse import PacedWriter, Pulse, pulse_server
 
 pytestmark = pytest.mark.timeout(90)
 
 BLOCK = FRAME_SAMPLES  # the writer's pacing unit: 80 ms
 
 
-@dataclass
-class Pulse:
-    fifo: Path
-    sink: str
-    monitor: str
-
-
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pulse]:
-    exe = shutil.which("pulseaudio")
-    if exe is None:
-        pytest.skip("the pulseaudio binary is missing (Debian package: pulseaudio)")
-    root = tmp_path_factory.mktemp("pulse")
-    runtime = root / "run"
-    runtime.mkdir(mode=0o700)
-    fifo = root / "mic.fifo"
-    native = runtime / "native"
-    script = root / "test.pa"
-    # The protocol module comes last: once its socket exists, the devices exist too.
-    script.write_text(
-        "load-module module-null-sink sink_name=speaker rate=48000 channels=2\n"
-        f"load-module module-pipe-source source_name=mic file={fifo} "
-        "format=s16le rate=16000 channels=1\n"
-        "set-default-sink speaker\n"
-        "set-default-source mic\n"
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={native}\n"
-    )
-    server_env = {
-        **os.environ,
-        "HOME": str(root),  # keeps its cookie and state out of the real home
-        "XDG_RUNTIME_DIR": str(runtime),
-        "PULSE_RUNTIME_PATH": str(runtime),
-    }
-    log_path = root / "pulseaudio.log"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [
-                exe,
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "-n",  # no default.pa: only our script
-                "-F",
-                str(script),
-                "--use-pid-file=no",
-                "--disable-shm=yes",
-                "--log-target=stderr",
-            ],
-            env=server_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    keeper: subprocess.Popen[bytes] | None = None
-    mp = pytest.MonkeyPatch()
-    try:
-        _wait_for_socket(proc, native, log_path)
-        mp.setenv("PULSE_SERVER", f"unix:{native}")
-        mp.setenv("PULSE_COOKIE", str(root / ".config" / "pulse" / "cookie"))  # not ~root's
-        mp.delenv("PULSE_SOURCE", raising=False)
-        mp.delenv("PULSE_SINK", raising=False)
-        keeper = _make_null_sink_low_latency("speaker")
-        yield Pulse(fifo, "speaker", "speaker.monitor")
-    finally:
-        mp.undo()
-        for child in (keeper, proc):
-            if child is None:
-                continue
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait(timeout=5)
-
-
-def _make_null_sink_low_latency(sink: str) -> subprocess.Popen[bytes]:
-    """Keep the null sink rendering in ~20 ms steps instead of 2 s blocks.
-
-    Without a client asking for low latency, module-null-sink renders 2 s at a time: its monitor
-    then delivers audio in 2 s bursts (our source calls that a stall) and the first write of a
-    new playback stream blocks for up to 2 s. A recorder asking for 20 ms keeps the requested
-    latency low, and a suspend/resume cycle makes the sink restart its timer with it.
-    """
-    keeper = subprocess.Popen(
-        ["parec", f"--device={sink}.monitor", "--latency-msec=20", "--rate=16000", "--channels=1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 5
-    while not _pactl("list", "short", "source-outputs").strip():
-        if time.monotonic() > deadline or keeper.poll() is not None:
-            keeper.kill()
-            raise RuntimeError("parec did not connect to the null sink's monitor")
-        time.sleep(0.05)
-    _pactl("suspend-sink", sink, "1")
-    _pactl("suspend-sink", sink, "0")
-    return keeper
-
-
-def _pactl(*args: str) -> str:
-    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True).stdout
-
-
-def _wait_for_socket(proc: subprocess.Popen[bytes], native: Path, log_path: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        if native.exists():
-            with socket.socket(socket.AF_UNIX) as sock:
-                try:
-                    sock.connect(str(native))
-                    return
-                except OSError:
-                    pass
-        time.sleep(0.05)
-    tail = log_path.read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"pulseaudio did not come up (rc={proc.poll()}):\n{tail}")
-
-
-class PacedWriter(threading.Thread):
-    """Feeds the pipe source in real time: queued samples, or silence when there are none."""
-
-    def __init__(self, fifo: Path) -> None:
-        super().__init__(name="test-pipe-writer", daemon=True)
-        self._fifo = fifo
-        self._pending = np.zeros(0, dtype=np.int16)
-        self._lock = threading.Lock()
-        self._halt = threading.Event()
-
-    def send(self, samples: np.ndarray) -> None:
-        with self._lock:
-            self._pending = np.concatenate([self._pending, samples.astype(np.int16)])
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
-
-    def run(self) -> None:
-        fd = os.open(self._fifo, os.O_WRONLY)
-        try:
-            next_at = time.monotonic()
-            while not self._halt.is_set():
-                with self._lock:
-                    block, self._pending = self._pending[:BLOCK], self._pending[BLOCK:]
-                block = np.pad(block, (0, BLOCK - len(block)))
-                os.write(fd, block.tobytes())
-                next_at += BLOCK / SAMPLE_RATE
-                self._halt.wait(max(0.0, next_at - time.monotonic()))
-        finally:
-            os.close(fd)
+    yield from pulse_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
