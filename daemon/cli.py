@@ -20,6 +20,19 @@ from daemon.notify import Notifier
 log = logging.getLogger("daemon")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, ConfigError.EXIT_CODE
+NOISY_LIBRARIES = (
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "openai",
+    "urllib3",
+    "jieba",
+    "numba",
+    "modelscope",
+    "funasr",
+    "ChatTTS",
+)
 CONFIG_SEARCH = (
     Path("~/.config/voiced/voiced.yaml").expanduser(),
     Path("/etc/voiced/voiced.yaml"),
@@ -60,6 +73,8 @@ def setup_logging(level: str) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    for name in NOISY_LIBRARIES:  # one line per turn: no per-request lines from HTTP clients
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load(args: argparse.Namespace) -> Settings:

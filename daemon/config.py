@@ -199,6 +199,12 @@ class ChatttsSettings(Section):
     device: str = Field("cpu", description="cpu, cuda or cuda:N")
     compile: bool = Field(False, description="torch.compile the GPT (faster on GPU, slow start).")
     stream: bool = Field(True, description="Play audio while a sentence is still being generated.")
+    refine_text: bool = Field(
+        True,
+        description="Let ChatTTS first rewrite each sentence in the persona's style (its oral, "
+        "laugh and pause settings: fillers, laughter, pauses). Costs one more model pass before "
+        "the audio starts; off = the exact text is spoken (speed still applies).",
+    )
 
 
 class TtsSettings(Section):

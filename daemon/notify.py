@@ -35,12 +35,14 @@ class Notifier:
         self._clock = clock
         self._last_ping = float("-inf")
         self.status_text: str | None = None
+        self.is_ready = False
 
     def _send(self, message: str) -> None:
         if self._sd is not None:
             self._sd.notify(message)
 
     def ready(self, status: str) -> None:
+        self.is_ready = True
         self.status_text = status
         self._send(f"READY=1\nSTATUS={status}")
         log.info("ready: %s", status)

@@ -216,7 +216,7 @@ class Daemon:
             await assistant.close()
 
     def _frame_done(self) -> None:
-        if self.notifier.status_text is None:
+        if not self.notifier.is_ready:
             self.notifier.ready("listening")  # models loaded, microphone delivering audio
         self.notifier.audio_alive()
 

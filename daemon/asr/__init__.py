@@ -18,4 +18,8 @@ def make_transcriber(
         from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 
         return PocketsphinxTranscriber(settings.pocketsphinx)
+    if settings.backend == "funasr":
+        from daemon.asr.funasr import FunasrTranscriber
+
+        return FunasrTranscriber(settings.funasr, models_dir, hotwords)
     raise ValueError(f"unknown ASR backend {settings.backend!r}")

@@ -2,17 +2,69 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from daemon.config import TtsSettings
+from daemon.errors import ErrorCode
+from daemon.models.errors import ModelMissing
 from daemon.tts.base import Synthesizer
 
-__all__ = ["Synthesizer", "make_synthesizer"]
+__all__ = ["Synthesizer", "make_synthesizer", "primary_deadline"]
+
+log = logging.getLogger(__name__)
+FALLBACK_SHARE = 0.25  # of tts.timeout_seconds kept for the fallback voice
+
+
+def primary_deadline(timeout: float) -> float:
+    """How long the fallback wrapper waits for each chunk of the main voice.
+
+    The turn gives each chunk tts.timeout_seconds; the wrapper gives up on the main voice a
+    quarter earlier, so espeak-ng (tens of milliseconds a sentence) still speaks inside the
+    turn's own deadline instead of the turn timing out first and only beeping.
+    """
+    return timeout * (1 - FALLBACK_SHARE)
 
 
 def make_synthesizer(settings: TtsSettings, models_dir: Path) -> Synthesizer:
-    if settings.backend == "espeak":
-        from daemon.tts.espeak import EspeakSynthesizer
+    """The configured voice, levelled and faded (tts.polish); with tts.fallback espeak, wrapped
+    so that a failing, slow or missing main voice is replaced by espeak-ng sentence by sentence.
+    """
+    from daemon.tts.espeak import EspeakSynthesizer
+    from daemon.tts.polish import PolishedSynthesizer
 
-        return EspeakSynthesizer(settings.espeak, settings.timeout_seconds)
-    raise ValueError(f"unknown TTS backend {settings.backend!r}")
+    if settings.backend == "espeak":
+        return PolishedSynthesizer(EspeakSynthesizer(settings.espeak, settings.timeout_seconds))
+    if settings.backend != "chattts":
+        raise ValueError(f"unknown TTS backend {settings.backend!r}")
+    if settings.fallback == "none":
+        return PolishedSynthesizer(_chattts(settings, models_dir))
+    return PolishedSynthesizer(_with_fallback(settings, models_dir))
+
+
+def _chattts(settings: TtsSettings, models_dir: Path) -> Synthesizer:
+    from daemon.tts.chattts import ChatttsSynthesizer
+
+    return ChatttsSynthesizer(settings.chattts, models_dir)
+
+
+def _with_fallback(settings: TtsSettings, models_dir: Path) -> Synthesizer:
+    from daemon.tts.espeak import EspeakSynthesizer
+    from daemon.tts.fallback import FallbackSynthesizer, Unavailable
+
+    fallback = EspeakSynthesizer(settings.espeak, settings.timeout_seconds)
+    deadline = primary_deadline(settings.timeout_seconds)
+    try:
+        primary = _chattts(settings, models_dir)
+    except ModelMissing as exc:
+        return FallbackSynthesizer(
+            None, fallback, deadline, Unavailable(ErrorCode.MODEL_MISSING, str(exc))
+        )
+    except ImportError as exc:
+        reason = Unavailable(ErrorCode.MODEL_MISSING, f"ChatTTS is not installed ({exc})")
+        return FallbackSynthesizer(None, fallback, deadline, reason)
+    except Exception as exc:  # a broken model must not keep an always-on box from speaking
+        log.debug("ChatTTS failed to start", exc_info=True)
+        reason = Unavailable(ErrorCode.TTS_FAILED, f"ChatTTS failed to start: {exc}")
+        return FallbackSynthesizer(None, fallback, deadline, reason)
+    return FallbackSynthesizer(primary, fallback, deadline)

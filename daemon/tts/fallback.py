@@ -1,0 +1,192 @@
+"""A synthesizer that never leaves a turn silent: the main voice, else espeak-ng.
+
+The primary (ChatTTS) runs on its own worker thread and each of its chunks is awaited with a
+deadline, so a slow or stuck model cannot hold the turn: when it raises, misses the deadline, or
+had no model at start-up, the same text is spoken by the fallback. A timed-out call is asked to
+stop (`cancel()`, if the primary has one); while it is still running, later sentences go straight
+to the fallback instead of queueing behind it. A failure is logged once, with its code, when it
+starts, and once more when the primary works again, not once per sentence.
+
+If the primary fails after some of a sentence was already played, the fallback speaks the whole
+sentence: repeating a few words is better than losing the rest of them. If the fallback fails
+too, StageError(TTS_FAILED) reaches the turn, which plays its earcon.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from daemon.audio.frames import AudioChunk
+from daemon.config import Persona
+from daemon.errors import ErrorCode, StageError
+from daemon.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+QUEUE_CHUNKS = 8  # chunks the primary may run ahead of playback
+PUT_POLL = 0.1  # how often a blocked worker checks whether its sentence was abandoned
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why the primary could not even be started (for example its model is missing)."""
+
+    code: ErrorCode
+    detail: str
+
+
+_DONE = object()
+
+
+class _Job:
+    """One sentence of the primary, produced on the worker thread into a bounded queue."""
+
+    def __init__(self, primary: Synthesizer, text: str, persona: Persona) -> None:
+        self.primary, self.text, self.persona = primary, text, persona
+        self.items: queue.Queue[object] = queue.Queue(QUEUE_CHUNKS)
+        self.cancelled = threading.Event()
+        self.finished = False
+
+    def run(self) -> None:
+        try:
+            for chunk in self.primary.synthesize(self.text, self.persona):
+                if self.cancelled.is_set() or not self._put(chunk):
+                    return
+            self.finished = True
+            self._put(_DONE)
+        except Exception as exc:
+            self.finished = True
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self.cancelled.is_set():
+            try:
+                self.items.put(item, timeout=PUT_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self, deadline: float) -> AudioChunk | None:
+        """The next chunk, None at the end; StageError on failure or after `deadline` s."""
+        try:
+            item = self.items.get(timeout=deadline)
+        except queue.Empty:
+            raise StageError(ErrorCode.TTS_TIMEOUT, f"no audio in {deadline:g} s") from None
+        if item is _DONE:
+            return None
+        if isinstance(item, StageError):
+            raise item
+        if isinstance(item, Exception):
+            raise StageError(ErrorCode.TTS_FAILED, f"{type(item).__name__}: {item}") from item
+        assert isinstance(item, AudioChunk)
+        return item
+
+    def cancel(self) -> None:
+        """Stop producing; interrupt the primary if it is still generating this sentence."""
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        stop = getattr(self.primary, "cancel", None)
+        if not self.finished and callable(stop):
+            stop()
+
+
+class FallbackSynthesizer:
+    """`primary` with `fallback` behind it; `primary` None means it could not be started."""
+
+    def __init__(
+        self,
+        primary: Synthesizer | None,
+        fallback: Synthesizer,
+        deadline: float,
+        unavailable: Unavailable | None = None,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.deadline = deadline
+        self.name = f"{primary.name if primary else 'none'}|{fallback.name}"
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, "voiced-tts-primary")
+        self._running: concurrent.futures.Future[None] | None = None
+        self._failing: StageError | None = None
+        self._fallback_sentences = 0
+        if primary is None:
+            reason = unavailable or Unavailable(ErrorCode.MODEL_MISSING, "no primary")
+            log.error(
+                "TTS %s: %s; every sentence will be spoken by %s",
+                reason.code,
+                reason.detail,
+                fallback.name,
+            )
+
+    @property
+    def busy(self) -> bool:
+        """A timed-out primary call is still running on the worker."""
+        return self._running is not None and not self._running.done()
+
+    def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
+        if self.primary is None:
+            yield from self._speak_fallback(text, persona, None)
+            return
+        if self.busy:
+            log.debug("TTS %s still busy with an abandoned sentence", self.primary.name)
+            yield from self._speak_fallback(text, persona, None)
+            return
+        job = _Job(self.primary, text, persona)
+        self._running = self._worker.submit(job.run)
+        try:
+            while (chunk := job.next(self.deadline)) is not None:
+                yield chunk
+        except StageError as err:
+            job.cancel()
+            self._report(err)
+            yield from self._speak_fallback(text, persona, err)
+            return
+        finally:
+            job.cancel()  # no-op when it finished; stops it when the turn abandoned us
+        self._recovered()
+
+    def _speak_fallback(
+        self, text: str, persona: Persona, cause: StageError | None
+    ) -> Iterator[AudioChunk]:
+        self._fallback_sentences += 1
+        try:
+            yield from self.fallback.synthesize(text, persona)
+        except Exception as exc:
+            why = f"{cause.code}: {cause.detail}; " if cause else ""
+            raise StageError(
+                ErrorCode.TTS_FAILED, f"{why}fallback {self.fallback.name} failed too: {exc}"
+            ) from exc
+
+    def _report(self, err: StageError) -> None:
+        assert self.primary is not None
+        if self._failing is None:
+            log.warning(
+                "TTS %s %s: %s; speaking with %s until it works again",
+                self.primary.name,
+                err.code,
+                err.detail,
+                self.fallback.name,
+            )
+            self._failing = err
+            self._fallback_sentences = 0
+        else:
+            log.debug("TTS %s %s again: %s", self.primary.name, err.code, err.detail)
+
+    def _recovered(self) -> None:
+        if self._failing is not None:
+            assert self.primary is not None
+            log.info(
+                "TTS %s works again (%d sentences were spoken by %s)",
+                self.primary.name,
+                self._fallback_sentences,
+                self.fallback.name,
+            )
+            self._failing = None
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
