@@ -38,6 +38,7 @@ from daemon.audio.frames import (
     resample,
 )
 from daemon.errors import ErrorCode, StageError
+from daemon.native import native_stderr_silenced, quiet_alsa
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,13 @@ class DeviceInfo:
     default_sample_rate: float
     is_default_input: bool
     is_default_output: bool
+
+
+def _portaudio() -> pyaudio.PyAudio:
+    """A fresh PortAudio instance, without the screenfuls ALSA and JACK print while probing."""
+    quiet_alsa()
+    with native_stderr_silenced():
+        return pyaudio.PyAudio()
 
 
 def _spec_name(spec: str | int | None) -> str:
@@ -144,7 +152,7 @@ def _select(
 
 def list_devices() -> list[DeviceInfo]:
     """All PortAudio devices. Initialises and terminates PortAudio (takes a few hundred ms)."""
-    pa = pyaudio.PyAudio()
+    pa = _portaudio()
     try:
         return _devices(pa)
     finally:
@@ -275,7 +283,7 @@ class PyAudioSource:
 
     def _open(self) -> None:
         """Executor thread: initialise PortAudio and start the input stream."""
-        self._pa = pa = pyaudio.PyAudio()  # stored first so teardown terminates it whatever fails
+        self._pa = pa = _portaudio()  # stored first so teardown terminates it whatever fails
         device = _open_device(pa, self._spec, output=False)
         self.device_name = device.name
         rates = (
@@ -438,7 +446,7 @@ class PyAudioSink:
         if self._stream is not None or self._closed:
             return
         try:
-            self._pa = pa = pyaudio.PyAudio()
+            self._pa = pa = _portaudio()
             device = _open_device(pa, self._spec, output=True)
             self.device_name = device.name
             rates = [self._requested_rate or int(device.default_sample_rate)]

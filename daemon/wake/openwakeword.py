@@ -8,12 +8,9 @@ LiteRT (ai-edge-litert), its maintained successor; scores are identical.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import numpy as np
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
 from daemon.models.errors import ModelMissing
+from daemon.native import native_stderr_silenced
 from daemon.wake.base import WakeHit
 
 log = logging.getLogger(__name__)
@@ -45,20 +43,6 @@ def use_litert_as_tflite_runtime() -> None:
     package.interpreter = litert  # type: ignore[attr-defined]
     sys.modules["tflite_runtime"] = package
     sys.modules["tflite_runtime.interpreter"] = litert
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Silence C-level writes to fd 2 (not Python logging or exceptions) for a moment."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def resolve_model(spec: str, models_dir: Path) -> Path:
