@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from daemon.models.download import RemoteFile, download_all
+from daemon.models.download import DownloadError, RemoteFile, download
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ REPO = "2Noise/ChatTTS"
 DEFAULT_HUB = "https://huggingface.co"
 HUB_ENV = "VOICED_HF_URL"
 FETCH_COMMAND = "voiced models fetch chattts"
+ATTEMPTS = 3  # a dropped connection resumes the .part file where it stopped
 ASSET_FILES = (
     "asset/Decoder.safetensors",
     "asset/DVAE.safetensors",
@@ -68,7 +69,7 @@ def remote_files(hub: str, sha256_map: Mapping[str, str]) -> list[RemoteFile]:
     base = f"{hub.rstrip('/')}/{REPO}/resolve/main"
     missing = [path for path in ASSET_FILES if sha256_key(path) not in sha256_map]
     if missing:
-        raise KeyError(f"no sha256 for {', '.join(missing)} in ChatTTS's sha256 map")
+        raise DownloadError(f"no sha256 for {', '.join(missing)} in ChatTTS's sha256 map")
     return [
         RemoteFile(url=f"{base}/{path}", path=path, sha256=sha256_map[sha256_key(path)])
         for path in ASSET_FILES
@@ -92,6 +93,20 @@ def fetch_chattts(
     hub = hub or os.environ.get(HUB_ENV) or DEFAULT_HUB
     hashes = packaged_sha256_map() if sha256_map is None else sha256_map
     folder = models_dir / FOLDER
-    total = download_all(remote_files(hub, hashes), folder, session)
+    session = session or requests.Session()
+    total = sum(
+        _fetch_file(remote, folder, session).stat().st_size for remote in remote_files(hub, hashes)
+    )
     log.info("ChatTTS: %d files, %.1f MB in %s", len(ASSET_FILES), total / 1e6, folder)
     return total
+
+
+def _fetch_file(remote: RemoteFile, folder: Path, session: requests.Session) -> Path:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return download(remote, folder, session)
+        except requests.RequestException as exc:
+            if attempt == ATTEMPTS:
+                raise DownloadError(f"{remote.path}: {exc} (after {ATTEMPTS} attempts)") from exc
+            log.warning("%s: interrupted (%s); resuming", remote.path, exc)
+    raise AssertionError("unreachable")
