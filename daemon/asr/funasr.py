@@ -227,7 +227,7 @@ def sensevoice_text(raw: str) -> tuple[str, str | None]:
     """SenseVoice's text without its tags, and the language its tag names (if any)."""
     tags = _TAG.findall(raw)
     language = next((tag for tag in tags if tag in SENSEVOICE_LANGUAGES), None)
-    return tidy(_TAG.sub(" ", raw)), language
+    return tidy(_TAG.sub("", raw)), language
 
 
 def hotword_string(words: list[str]) -> str | None:

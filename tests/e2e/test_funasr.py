@@ -1,0 +1,348 @@
+"""The FunASR backend on tiny seeded models: golden transcripts, streaming, punctuation, tags,
+missing models, and a whole turn through the real `voiced run`.
+
+The tiny models (tests/fixtures/funasr_models.py) have random weights, so they transcribe every
+utterance to gibberish; seeded, the gibberish is the same in every process, which makes it a
+golden value. What is tested is that the product's real loading and decoding path runs and is
+repeatable, not recognition quality. No code here can reach a model hub: only local folders are
+ever handed to FunASR.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from daemon.asr import Transcript, make_transcriber
+from daemon.asr.base import Transcriber
+from daemon.asr.funasr import (
+    FETCH_COMMAND,
+    ModelUnusable,
+    hotword_string,
+    join_chunks,
+    load_model,
+    model_dir,
+    needed_models,
+    sensevoice_text,
+    tidy,
+    to_float,
+)
+from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, resample
+from daemon.config import AsrSettings, FunasrSettings
+from daemon.models.errors import ModelMissing
+from daemon.models.packaged import PACKAGED_ASSETS
+from tests.conftest import REPO, run_voiced
+from tests.fixtures import funasr_models
+from tests.fixtures.audio import COMMAND_VOICE, duration, read
+
+ZH_REQUEST = "你好，今天天气怎么样"
+PUNCTUATION = set(funasr_models.PUNC_LIST[2:])
+
+# Generated once from the seeded tiny models on ZH_REQUEST (espeak-ng cmn), then pasted here.
+GOLDEN = {
+    "paraformer-zh": "音音早灯灯上放给怎买请早个天谁哦哦你你天也是音有是很么有室灯上了音助一哦有",  # noqa: E501
+    "paraformer-zh+punc": "音、音、早？灯。灯。上放、给？怎买请。早？个、天谁，哦。哦。你你天。也？是，音、有？是，很、么、有？室灯。上了、音、助。一、哦。有？",  # noqa: E501
+    "paraformer-zh/no-hotwords": "是客明点首暂闭明谁首谁点嗯首谁小小小音样嗯嗯谁谁谁大首谁样小首小音现谁音现牛",  # noqa: E501
+    "paraformer-zh+punc/no-hotwords": "是，客？明点。首。暂。闭？明谁，首。谁，点。嗯，首。谁，小，小，小，音、样嗯，嗯，谁，谁，谁，大、首。谁，样小，首。小，音、现、谁，音、现、牛。",  # noqa: E501
+    "paraformer-zh-streaming": "样开唱是现首现谁点点闭牛谁首谁小谁首谁谁天小首谁关首嗯谁谁大首闭样首首嗯首样谁音嗯牛",  # noqa: E501
+    "paraformer-zh-streaming+punc": "样开唱。是，现、首。现、谁，点。点，闭？牛谁，首、谁，小，谁，首。谁，谁，天小，首。谁，关首。嗯，谁，谁，大。首、闭？样首。首。嗯，首。样谁，音、嗯，牛。",  # noqa: E501
+    "sensevoice-small": "唞分熎缥卥贌㥊鱫玊桮鹓氼瘠蹼墆罸橳坹擷刁瘗㯲乽掺㠐掺獷㟇貗㯲㥊掺蝴嶊驌㯲荇㯲㯪鬳跤坹匉湱廥邆恰䁎柑戆彖㥊界奊掺瑸䂧掺刁曼㠣誀䁎待鋈鄛䁎鰣偦顯徛卍禁",  # noqa: E501
+}
+GOLDEN_SENSEVOICE_LANGUAGE = "ja"  # a tag the random model happened to emit first
+GOLDEN_TURN = "灯。请。灯。有？有、早？卧、助音、怎？请。灯。音、请。客？室买买现、是，啊。你请。今哦。七？了、也？上助听。要、一、么、请。呢天个、了、暂。怎在哦。了、播？助买有？室早？点。"  # noqa: E501 (what the turn in `voiced run` heard)
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models_dir with the tiny FunASR models, built once per session."""
+    models = tmp_path_factory.mktemp("funasr-models")
+    funasr_models.build(models)
+    return models
+
+
+def speak(text: str, voice: str) -> np.ndarray:
+    """espeak-ng speech at 16 kHz int16, bit-identical on every run.
+
+    Not tests.fixtures.audio: its sox conversion dithers with a fresh random seed, so its clips
+    differ slightly between runs, and a random model's gibberish follows every difference.
+    """
+    done = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "165", "--stdout", text], capture_output=True, check=True
+    )
+    samples, rate = sf.read(io.BytesIO(done.stdout), dtype="int16")
+    return np.asarray(resample(samples, rate, SAMPLE_RATE), dtype=np.int16)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
+
+
+@pytest.fixture(scope="session")
+def zh_request() -> np.ndarray:
+    return speak(ZH_REQUEST, "cmn")
+
+
+@pytest.fixture(scope="session")
+def wavs(tmp_path_factory: pytest.TempPathFactory, zh_request: np.ndarray) -> dict[str, Path]:
+    """The request alone, and a whole turn: "hey jarvis", a pause, the request, silence."""
+    folder = tmp_path_factory.mktemp("funasr-audio")
+    clips = {
+        "request": zh_request,
+        "turn": np.concatenate(
+            [silence(0.5), speak("hey jarvis", COMMAND_VOICE), silence(0.4), zh_request]
+        ),
+    }
+    for name, samples in clips.items():
+        sf.write(str(folder / f"{name}.wav"), samples, SAMPLE_RATE, subtype="PCM_16")
+    return {name: folder / f"{name}.wav" for name in clips}
+
+
+def asr(
+    models: Path, model: str, punctuation: bool = False, hotwords: tuple[str, ...] = ("Jarvis",)
+) -> Transcriber:
+    """The backend as the service builds it; the persona's name is a hotword."""
+    settings = AsrSettings(
+        backend="funasr",
+        funasr=FunasrSettings(model=model, punctuation=punctuation),  # type: ignore[arg-type]
+    )
+    return make_transcriber(settings, models, list(hotwords))
+
+
+def transcribe(transcriber: Transcriber, samples: np.ndarray) -> Transcript:
+    """As the turn machine does: 80 ms int16 frames, then finish at the endpoint."""
+    session = transcriber.start()
+    for start in range(0, len(samples), FRAME_SAMPLES):
+        session.feed(samples[start : start + FRAME_SAMPLES])
+    return session.finish()
+
+
+# --- text handling (no model) ------------------------------------------------------------------
+
+
+def test_text_is_tidied_like_speech_not_like_tokens():
+    assert tidy("今 天 天 气 <unk> 怎 么 样") == "今天天气怎么样"
+    assert tidy(" turn  on 客 厅 的 灯 please ") == "turn on 客厅的灯 please"
+    assert join_chunks(["今天", "", "天气 ", "turn", "on"]) == "今天天气turn on"
+
+
+def test_sensevoice_tags_are_stripped_and_the_language_kept():
+    raw = "<|zh|><|HAPPY|><|Speech|><|withitn|>今天天气很好。<|en|>Nice<|Laughter|>."
+    assert sensevoice_text(raw) == ("今天天气很好。Nice.", "zh")
+    assert sensevoice_text("no tags") == ("no tags", None)
+
+
+def test_hotwords_never_name_a_url_or_a_file():
+    words = hotword_string(
+        ["小助手 贾维斯", "Jarvis", "http://example.com/h.txt", "h.TXT", "Jarvis"]
+    )
+    assert words == "小助手 贾维斯 Jarvis"
+    assert hotword_string([]) is None
+
+
+def test_the_models_a_configuration_needs():
+    assert needed_models(FunasrSettings()) == ["paraformer-zh", "ct-punc"]
+    assert needed_models(FunasrSettings(model="sensevoice-small")) == ["sensevoice-small"]
+    streaming = FunasrSettings(model="paraformer-zh-streaming", punctuation=False)
+    assert needed_models(streaming) == ["paraformer-zh-streaming"]
+
+
+# --- missing models (checked before FunASR is even imported) -----------------------------------
+
+
+def _missing(models: Path, **settings: object) -> str:
+    with pytest.raises(ModelMissing) as caught:
+        asr(models, **settings)  # type: ignore[arg-type]
+    return str(caught.value)
+
+
+def test_a_missing_model_folder_names_the_folder_and_the_fetch_command(tmp_path: Path):
+    message = _missing(tmp_path, model="sensevoice-small")
+    assert str(tmp_path / "funasr" / "sensevoice-small") in message
+    assert "voiced models fetch funasr" in message
+
+
+def test_a_folder_without_model_pt_or_a_named_file_is_missing(tmp_path: Path):
+    folder = tmp_path / "funasr" / "paraformer-zh"
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("model: SeacoParaformer\n")
+    (folder / "configuration.json").write_text(
+        '{"file_path_metas": {"init_param": "model.pt", "tokenizer_conf": '
+        '{"token_list": "tokens.json"}}}'
+    )
+    message = _missing(tmp_path, model="paraformer-zh")
+    assert "model.pt" in message and "tokens.json" in message
+    assert str(folder) in message and "voiced models fetch funasr" in message
+
+
+def test_punctuation_needs_ct_punc(tmp_path: Path):
+    folder = tmp_path / "funasr" / "paraformer-zh"
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("model: SeacoParaformer\n")
+    (folder / "model.pt").write_bytes(b"")
+    message = _missing(tmp_path, model="paraformer-zh", punctuation=True)
+    assert str(tmp_path / "funasr" / "ct-punc") in message
+
+
+@pytest.mark.slow
+def test_a_corrupt_model_pt_is_reported_as_unusable(tiny_models: Path, tmp_path: Path):
+    folder = tmp_path / "funasr" / "paraformer-zh"
+    shutil.copytree(tiny_models / "funasr" / "paraformer-zh", folder)
+    (folder / "model.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelUnusable) as caught:
+        asr(tmp_path, "paraformer-zh")
+    assert str(folder) in str(caught.value) and FETCH_COMMAND in str(caught.value)
+
+
+# --- transcripts -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_paraformer_gives_its_golden_transcript(tiny_models: Path, zh_request: np.ndarray):
+    plain = transcribe(asr(tiny_models, "paraformer-zh"), zh_request)
+    assert plain == Transcript(GOLDEN["paraformer-zh"], "zh")
+    assert " " not in plain.text  # SeACo's spaced characters are joined
+
+
+@pytest.mark.slow
+def test_hotwords_reach_seaco_paraformer(tiny_models: Path, zh_request: np.ndarray):
+    without = transcribe(asr(tiny_models, "paraformer-zh", hotwords=()), zh_request).text
+    assert without == GOLDEN["paraformer-zh/no-hotwords"] != GOLDEN["paraformer-zh"]
+
+
+@pytest.mark.slow
+def test_punctuation_is_restored_by_ct_punc(tiny_models: Path, zh_request: np.ndarray):
+    punctuated = transcribe(asr(tiny_models, "paraformer-zh", punctuation=True), zh_request)
+    assert punctuated.text == GOLDEN["paraformer-zh+punc"]
+    assert PUNCTUATION & set(punctuated.text)
+    assert punctuated.text[-1] in "。？"  # ct-punc ends a Chinese sentence
+    unpunctuated = "".join(c for c in punctuated.text if c not in PUNCTUATION)
+    assert unpunctuated == GOLDEN["paraformer-zh"]
+
+
+@pytest.mark.slow
+def test_streaming_pieces_join_to_the_whole_file_result(tiny_models: Path, zh_request: np.ndarray):
+    transcriber = asr(tiny_models, "paraformer-zh-streaming")
+    session = transcriber.start()
+    last_chunk = len(zh_request) - len(zh_request) % 9600 - 9600
+    session.feed(zh_request[:last_chunk])
+    partial = session.partial  # type: ignore[attr-defined]
+    assert partial, "the streaming model decodes while audio arrives"
+    session.feed(zh_request[last_chunk:])
+    streamed = session.finish()
+    assert streamed == Transcript(GOLDEN["paraformer-zh-streaming"], "zh")
+    assert streamed.text.startswith(partial)
+
+    # The same model, decoding the whole utterance in one final call.
+    model = load_model(
+        model_dir(tiny_models, "paraformer-zh-streaming"),
+        FunasrSettings(model="paraformer-zh-streaming"),
+    )
+    whole = model.generate(
+        input=to_float(zh_request),
+        cache={},
+        is_final=True,
+        chunk_size=[0, 10, 5],
+        encoder_chunk_look_back=4,
+        decoder_chunk_look_back=1,
+    )
+    assert tidy(whole[0]["text"]) == streamed.text
+
+
+@pytest.mark.slow
+def test_streaming_with_punctuation(tiny_models: Path, zh_request: np.ndarray):
+    transcriber = asr(tiny_models, "paraformer-zh-streaming", punctuation=True)
+    text = transcribe(transcriber, zh_request).text
+    assert text == GOLDEN["paraformer-zh-streaming+punc"]
+    assert "".join(c for c in text if c not in PUNCTUATION) == GOLDEN["paraformer-zh-streaming"]
+
+
+@pytest.mark.slow
+def test_sensevoice_strips_its_tags(tiny_models: Path, zh_request: np.ndarray):
+    settings = FunasrSettings(model="sensevoice-small")
+    raw = load_model(model_dir(tiny_models, "sensevoice-small"), settings).generate(
+        input=to_float(zh_request), language="auto", use_itn=True
+    )[0]["text"]
+    assert re.search(r"<\|(HAPPY|SAD|ANGRY|NEUTRAL|Speech|BGM|Cry|Laughter)\|>", raw), raw
+    heard = transcribe(asr(tiny_models, "sensevoice-small"), zh_request)
+    assert "<|" not in heard.text and heard.text == tidy(re.sub(r"<\|[^|]*\|>", "", raw))
+    assert heard == Transcript(GOLDEN["sensevoice-small"], GOLDEN_SENSEVOICE_LANGUAGE)
+
+
+@pytest.mark.slow
+def test_no_audio_gives_an_empty_transcript(tiny_models: Path):
+    for model in ("paraformer-zh", "sensevoice-small", "paraformer-zh-streaming"):
+        transcriber = asr(tiny_models, model)
+        assert transcriber.start().finish().text == ""
+
+
+# --- through the real command ------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, tiny: Path, packaged: Path, **funasr: object) -> Path:
+    """voiced.yaml over a models_dir with the tiny FunASR models and the packaged ones."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "funasr").symlink_to(tiny / "funasr")
+    for asset in PACKAGED_ASSETS:
+        (models / asset.folder).symlink_to(packaged / asset.folder)
+    options = ", ".join(f"{key}: {str(value).lower()}" for key, value in funasr.items())
+    path = tmp_path / "voiced.yaml"
+    path.write_text(
+        f"persona: {REPO / 'config' / 'personas' / 'en.yaml'}\n"
+        f"models_dir: {models}\n"
+        f"asr: {{backend: funasr, funasr: {{{options}}}}}\n"
+        "tts: {backend: espeak}\n"
+    )
+    return path
+
+
+@pytest.mark.slow
+def test_two_fresh_processes_transcribe_alike(
+    tiny_models: Path, models_dir: Path, wavs: dict[str, Path], tmp_path: Path
+):
+    config = _config(tmp_path, tiny_models, models_dir, model="paraformer-zh", punctuation=True)
+    command = ("transcribe", "--config", str(config), str(wavs["request"]))
+    runs = [run_voiced(*command) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    # `voiced transcribe` passes no persona hotwords; nothing but the text reaches stdout.
+    assert [run.stdout for run in runs] == [GOLDEN["paraformer-zh+punc/no-hotwords"] + "\n"] * 2
+
+
+@pytest.mark.slow
+def test_a_whole_turn_through_voiced_run(
+    tiny_models: Path, models_dir: Path, wavs: dict[str, Path], tmp_path: Path
+):
+    config = _config(tmp_path, tiny_models, models_dir, model="paraformer-zh")
+    out = tmp_path / "reply.wav"
+    wav = str(wavs["turn"])
+    run = run_voiced("run", "--config", str(config), "--input", wav, "--output", str(out))
+    assert run.returncode == 0, run.stderr
+    [line] = run.turn_lines()
+    assert "outcome=llm-not-configured" in line, line
+    assert f'asr="{GOLDEN_TURN}"' in line, line
+    assert "funasr paraformer-zh loaded" in run.stderr
+    reply = read(out)
+    assert duration(out) > 0.5 and np.abs(reply).max() > 1000  # the error was spoken
+
+
+@pytest.mark.slow
+def test_missing_models_stop_the_daemon_with_exit_78(
+    models_dir: Path, tiny_models: Path, tmp_path: Path
+):
+    config = _config(tmp_path, tiny_models, models_dir, model="sensevoice-small")
+    (tmp_path / "models" / "funasr").unlink()
+    run = run_voiced("check", "--config", str(config))
+    assert run.returncode == 78, run.stderr
+    assert str(tmp_path / "models" / "funasr" / "sensevoice-small") in run.stderr
+    assert FETCH_COMMAND in run.stderr
