@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,12 +178,21 @@ class ChatttsSynthesizer:
             self._speakers[seed] = speaker
             return speaker
 
-    def _derive_speaker(self, seed: int, path: Path) -> str:
+    def sample_speaker(self, seed: int) -> str:
+        """A new speaker embedding drawn from `seed` (not stored; `voiced voice sample` uses it).
+
+        The same seed gives the same speaker only while torch's random numbers stay the same,
+        which is why a persona's seed voice is stored once it has been drawn.
+        """
         import torch
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             speaker: str = self.chat.sample_random_speaker()
+        return speaker
+
+    def _derive_speaker(self, seed: int, path: Path) -> str:
+        speaker = self.sample_speaker(seed)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".part")
@@ -292,7 +302,12 @@ def _require_files(folder: Path) -> None:
 def _load(folder: Path, spec: AssetSpec, settings: ChatttsSettings) -> Any:
     import ChatTTS
     import torch
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no "Loading weights" bars in the journal
+    warnings.filterwarnings(  # ChatTTS 0.2.5 on transformers 5: harmless, once per process
+        "ignore", message="`past_key_values` is deprecated", category=FutureWarning
+    )
     if lib_log.level == logging.NOTSET:
         lib_log.setLevel(logging.WARNING)
     chat = ChatTTS.Chat(lib_log)

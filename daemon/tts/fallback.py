@@ -14,7 +14,6 @@ too, StageError(TTS_FAILED) reaches the turn, which plays its earcon.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import queue
 import threading
@@ -50,6 +49,8 @@ class _Job:
         self.items: queue.Queue[object] = queue.Queue(QUEUE_CHUNKS)
         self.cancelled = threading.Event()
         self.finished = False
+        # A daemon thread: a primary stuck in native code must not keep the process from exiting.
+        self.thread = threading.Thread(target=self.run, name="voiced-tts-primary", daemon=True)
 
     def run(self) -> None:
         try:
@@ -110,8 +111,7 @@ class FallbackSynthesizer:
         self.fallback = fallback
         self.deadline = deadline
         self.name = f"{primary.name if primary else 'none'}|{fallback.name}"
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, "voiced-tts-primary")
-        self._running: concurrent.futures.Future[None] | None = None
+        self._job: _Job | None = None  # the primary's latest sentence
         self._failing: StageError | None = None
         self._fallback_sentences = 0
         if primary is None:
@@ -126,7 +126,7 @@ class FallbackSynthesizer:
     @property
     def busy(self) -> bool:
         """A timed-out primary call is still running on the worker."""
-        return self._running is not None and not self._running.done()
+        return self._job is not None and self._job.thread.is_alive()
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
         if self.primary is None:
@@ -136,8 +136,8 @@ class FallbackSynthesizer:
             log.debug("TTS %s still busy with an abandoned sentence", self.primary.name)
             yield from self._speak_fallback(text, persona, None)
             return
-        job = _Job(self.primary, text, persona)
-        self._running = self._worker.submit(job.run)
+        job = self._job = _Job(self.primary, text, persona)
+        job.thread.start()
         try:
             while (chunk := job.next(self.deadline)) is not None:
                 yield chunk
@@ -187,6 +187,3 @@ class FallbackSynthesizer:
                 self.fallback.name,
             )
             self._failing = None
-
-    def close(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)

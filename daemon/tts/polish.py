@@ -6,7 +6,7 @@ sentence gets:
 
 - one gain, measured on its first GAIN_WINDOW seconds of speech (streamed audio cannot wait for
   the end of the sentence), bringing active speech to TARGET_RMS;
-- a soft limiter above LIMIT, so no sample ever reaches full scale;
+- a soft limiter above LIMIT, so no sample ever reaches full scale (CEILING at most);
 - a short fade-in at its start and fade-out at its end, and the same at a real break inside it
   (a change of sample rate, or a step no waveform makes: the fallback voice taking over mid
   sentence). Joins between streamed pieces of one waveform are left alone: a fade there would
@@ -30,7 +30,8 @@ from daemon.tts.base import Synthesizer
 TARGET_RMS = 0.1  # -20 dBFS for active speech: peaks of -6..-3 dBFS
 GAIN_RANGE = (0.1, 10.0)  # at most +-20 dB: silence and noise are not blown up
 GAIN_WINDOW = 0.5  # seconds measured for the gain (ChatTTS's first streamed chunk)
-LIMIT = 0.9  # above this the limiter bends the waveform smoothly towards 1.0
+LIMIT = 0.9  # above this the limiter bends the waveform smoothly towards CEILING
+CEILING = 0.98  # never reached exactly: full scale (1.0) is never reached at all
 FADE_IN = 0.005
 FADE_OUT = 0.010
 STEP = 0.25  # a jump between two samples bigger than this (and than the waveform's own
@@ -54,12 +55,13 @@ def speech_gain(samples: np.ndarray, rate: int) -> float:
 
 
 def soft_limit(samples: np.ndarray) -> np.ndarray:
-    """Identity below LIMIT; above it a tanh knee that approaches but never reaches 1.0."""
+    """Identity below LIMIT; above it a tanh knee that approaches CEILING (slope 1 at LIMIT)."""
     out = samples.astype(np.float32, copy=True)
     over = np.abs(out) > LIMIT
     if over.any():
-        excess = (np.abs(out[over]) - LIMIT) / (1 - LIMIT)
-        out[over] = np.sign(out[over]) * (LIMIT + (1 - LIMIT) * np.tanh(excess))
+        room = CEILING - LIMIT
+        excess = (np.abs(out[over]) - LIMIT) / room
+        out[over] = np.sign(out[over]) * (LIMIT + room * np.tanh(excess))
     return out
 
 

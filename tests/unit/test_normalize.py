@@ -1,11 +1,13 @@
-"""Text preparation for speech: what the persona should say for what the LLM wrote."""
+"""Preparing speech: the words said for what the LLM wrote, and the level and fades of the audio."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
+from daemon.audio.frames import AudioChunk
 from daemon.tts.normalize import (
     en_int,
     en_ordinal,
@@ -15,6 +17,7 @@ from daemon.tts.normalize import (
     split_long,
     zh_int,
 )
+from daemon.tts.polish import FADE_IN, FADE_OUT, LIMIT, TARGET_RMS, polish
 
 ZH = [
     ("3.5%", "百分之三点五"),
@@ -209,3 +212,72 @@ def test_nothing_speakable_gives_no_pieces() -> None:
 def test_prepare_uses_the_language_limit() -> None:
     assert len(prepare_for_speech("好" * 100, "zh")) == 2
     assert len(prepare_for_speech("a " * 100, "en")) == 2
+
+
+# --- loudness and fades (daemon/tts/polish.py) ---------------------------------------------------
+
+RATE = 24000
+
+
+def tone(seconds: float, level: float, rate: int = RATE, hz: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (level * np.sin(2 * np.pi * hz * t + 1.0)).astype(np.float32)
+
+
+def polished(*parts: tuple[np.ndarray, int]) -> list[AudioChunk]:
+    return list(polish(AudioChunk(samples, rate) for samples, rate in parts))
+
+
+def joined(chunks: list[AudioChunk]) -> np.ndarray:
+    return np.concatenate([c.samples for c in chunks])
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples**2)))
+
+
+@pytest.mark.parametrize("level", [0.02, 0.3, 0.9])
+def test_every_sentence_comes_out_at_the_same_loudness(level: float) -> None:
+    out = joined(polished((tone(1.0, level), RATE)))
+    assert rms(out[RATE // 10 : -RATE // 10]) == pytest.approx(TARGET_RMS, rel=0.05)
+
+
+def test_nothing_clips_even_when_the_voice_is_far_too_loud() -> None:
+    square = np.sign(tone(1.0, 1.0)) * 0.3
+    square[RATE // 2 :] *= 20  # a quiet start sets the gain, then the voice gets much louder
+    out = joined(polished((square.astype(np.float32), RATE)))
+    assert np.abs(out).max() < 1.0
+    assert np.abs(out).max() > LIMIT  # limited, not squashed
+
+
+def test_a_sentence_fades_in_and_out() -> None:
+    out = joined(polished((tone(0.5, 0.5), RATE)))
+    assert abs(out[0]) < 1e-3 and abs(out[-1]) < 1e-3
+    assert np.abs(out[: int(FADE_IN * RATE) // 2]).max() < np.abs(out[RATE // 10 :]).max() / 2
+
+
+def test_chunking_does_not_change_the_result() -> None:
+    signal = tone(1.3, 0.2) + tone(1.3, 0.05, hz=1234.0)
+    whole = joined(polished((signal, RATE)))
+    cuts = [0, 700, 12000, 12001, 20000, len(signal)]
+    pieces = [(signal[a:b], RATE) for a, b in zip(cuts, cuts[1:], strict=False)]
+    np.testing.assert_allclose(joined(polished(*pieces)), whole, atol=1e-6)
+
+
+def test_streaming_holds_back_only_the_fade_tail() -> None:
+    gen = polish(AudioChunk(tone(0.6, 0.2), RATE) for _ in range(3))
+    first = next(gen)
+    assert first.duration == pytest.approx(0.6 - FADE_OUT, abs=1e-3)
+
+
+def test_a_break_inside_a_sentence_is_faded_on_both_sides() -> None:
+    chattts, espeak = tone(0.6, 0.1), tone(0.6, 0.8, rate=22050)
+    chunks = polished((chattts, RATE), (espeak, 22050))
+    by_rate = {rate: joined([c for c in chunks if c.sample_rate == rate]) for rate in (RATE, 22050)}
+    assert abs(by_rate[RATE][-1]) < 1e-3 and abs(by_rate[22050][0]) < 1e-3
+    assert rms(by_rate[22050][2205:-2205]) == pytest.approx(TARGET_RMS, rel=0.05)  # its own gain
+
+
+def test_silence_stays_silence() -> None:
+    out = joined(polished((np.zeros(RATE, dtype=np.float32), RATE)))
+    assert np.abs(out).max() == 0.0

@@ -135,7 +135,6 @@ def test_a_hanging_primary_is_abandoned_at_its_deadline(caplog: pytest.LogCaptur
         time.sleep(0.01)
     assert speak(tts, "Back to normal.")[0].sample_rate == 16000
     assert primary.texts[-1] == "Back to normal."
-    tts.close()
 
 
 def test_a_timed_out_primary_is_asked_to_stop_and_the_whole_sentence_is_repeated() -> None:
