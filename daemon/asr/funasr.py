@@ -36,6 +36,7 @@ __all__ = [
     "FunasrTranscriber",
     "ModelUnusable",
     "check_model",
+    "import_funasr",
     "load_model",
     "model_dir",
     "needed_models",
@@ -161,7 +162,8 @@ def _contained() -> Iterator[None]:
             log.debug("funasr printed: %s", " | ".join(lines))
 
 
-def _auto_model_class() -> Any:
+def import_funasr() -> Any:
+    """FunASR's AutoModel class, imported with its side effects contained (seconds, ~450 MB)."""
     with _contained():
         from funasr import AutoModel
     return AutoModel
@@ -179,7 +181,7 @@ def load_model(folder: Path, settings: FunasrSettings) -> Any:
     """One FunASR AutoModel from a local folder (checked first); ModelUnusable if it won't load."""
     name = folder.name
     check_model(folder, name)
-    auto_model = _auto_model_class()
+    auto_model = import_funasr()
     try:
         with _contained():
             return auto_model(
