@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 from daemon import __version__
@@ -100,13 +101,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def exit_now_if_threads_are_stuck(code: int) -> None:
-    """A model call stuck in native code would keep the interpreter from exiting: don't wait."""
-    stuck = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.main_thread() and not t.daemon and t.is_alive()
-    ]
+def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
+    """A model call stuck in native code would keep the interpreter from exiting: don't wait
+    for it longer than `grace` seconds (idle worker threads finish well within that)."""
+    deadline = time.monotonic() + grace
+    main = threading.main_thread()
+    workers = [t for t in threading.enumerate() if t is not main and not t.daemon]
+    for thread in workers:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in workers if t.is_alive()]
     if stuck:
         log.warning("exiting with worker threads still busy: %s", ", ".join(stuck))
         logging.shutdown()

@@ -223,6 +223,32 @@ class TtsSettings(Section):
     espeak: EspeakSettings = EspeakSettings()
 
 
+class EarconSettings(Section):
+    wake: bool = Field(True, description="Two rising notes when the wake word is heard.")
+    end_of_recording: bool = Field(True, description="A short note when the request is complete.")
+    error: bool = Field(True, description="Falling notes when a turn fails and speech fails too.")
+
+
+class ConversationSettings(Section):
+    follow_up_seconds: float = Field(
+        4.0,
+        ge=0,
+        le=30,
+        description="After a reply, listen this long for a follow-up without the wake word "
+        "(0 = off).",
+    )
+    barge_in: bool = Field(
+        True, description="The wake word said over a reply stops it and starts a new request."
+    )
+    threshold_while_playing: float = Field(
+        0.8, gt=0, lt=1, description="Wake threshold while the box is talking (without AEC)."
+    )
+    echo_tail_seconds: float = Field(
+        0.6, ge=0, le=3, description="How long the box's own sound may linger after playback."
+    )
+    earcons: EarconSettings = EarconSettings()
+
+
 class DaemonSettings(Section):
     persona: str = Field(
         "persona.yaml", description="Persona file, relative to this file's folder."
@@ -239,6 +265,7 @@ class DaemonSettings(Section):
     asr: AsrSettings = AsrSettings()
     llm: LlmSettings = LlmSettings()
     tts: TtsSettings = TtsSettings()
+    conversation: ConversationSettings = ConversationSettings()
 
 
 # --- persona.yaml ------------------------------------------------------------------------------
@@ -288,6 +315,9 @@ class Persona(Section):
     voice: Voice = Voice()
     llm: PersonaLlm = PersonaLlm()
     memory: PersonaMemory = PersonaMemory()
+    follow_up_seconds: float | None = Field(
+        None, ge=0, le=30, description="Overrides conversation.follow_up_seconds in voiced.yaml."
+    )
     hotwords: list[str] = Field(
         default_factory=list, description="Names and words the ASR should favour (paraformer-zh)."
     )

@@ -1,13 +1,22 @@
-"""Per-turn timings and the one INFO line each turn leaves in the journal."""
+"""Per-turn timings: the one INFO line each turn leaves in the journal, and a JSON-lines file
+that `voiced stats` summarizes."""
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 
-def _ms(start: float | None, end: float | None) -> str:
-    return f"{(end - start) * 1000:.0f}" if start is not None and end is not None else "-"
+def _ms(start: float | None, end: float | None) -> float | None:
+    return round((end - start) * 1000, 1) if start is not None and end is not None else None
+
+
+def _show(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _quote(text: str | None, limit: int = 120) -> str:
@@ -22,13 +31,14 @@ class TurnRecord:
     """What happened in one turn. Wall-clock marks are time.monotonic() values."""
 
     turn_id: int
-    wake_model: str = "-"
+    wake_model: str = "-"  # or "follow-up" when no wake word was needed
     wake_score: float = 0.0
     recording_seconds: float = 0.0  # audio time from wake to endpoint
+    endpoint_delay: float | None = None  # audio time from the end of speech to the endpoint
     endpoint: str = "-"
     asr_text: str | None = None
     reply_source: str = "-"
-    reply_text: list[str] = field(default_factory=list)
+    reply_text: list[str] = field(default_factory=list)  # sentences as they were heard
     outcome: str = "ok"
     endpoint_at: float | None = None  # the endpointer fired
     transcript_at: float | None = None
@@ -36,6 +46,7 @@ class TurnRecord:
     first_token_at: float | None = None
     last_token_at: float | None = None
     first_sentence_at: float | None = None
+    first_tts_chunk_at: float | None = None
     first_audio_at: float | None = None  # first reply sample handed to the speaker
     tts_seconds: float = 0.0
     ended_at: float | None = None
@@ -44,15 +55,77 @@ class TurnRecord:
     def now() -> float:
         return time.monotonic()
 
+    def timings(self) -> dict[str, float | None]:
+        """Milliseconds. voice_to_voice: end of the person's speech -> first reply sample out."""
+        after_endpoint = _ms(self.endpoint_at, self.first_audio_at)
+        v2v = None
+        if after_endpoint is not None and self.endpoint_delay is not None:
+            v2v = round(self.endpoint_delay * 1000 + after_endpoint, 1)
+        return {
+            "endpoint_ms": None if self.endpoint_delay is None else self.endpoint_delay * 1000,
+            "asr_final_ms": _ms(self.endpoint_at, self.transcript_at),
+            "llm_first_token_ms": _ms(self.request_at, self.first_token_at),
+            "llm_total_ms": _ms(self.request_at, self.last_token_at),
+            "first_sentence_ms": _ms(self.endpoint_at, self.first_sentence_at),
+            "tts_first_chunk_ms": _ms(self.endpoint_at, self.first_tts_chunk_at),
+            "first_sample_ms": after_endpoint,
+            "voice_to_voice_ms": v2v,
+        }
+
     def summary(self) -> str:
+        t = self.timings()
         spoken = " ".join(self.reply_text) if self.reply_text else None
         return (
             f"turn {self.turn_id} outcome={self.outcome} "
             f"wake={self.wake_model}:{self.wake_score:.2f} rec={self.recording_seconds:.2f}s "
             f"end={self.endpoint} asr={_quote(self.asr_text)} "
-            f"asr_ms={_ms(self.endpoint_at, self.transcript_at)} source={self.reply_source} "
-            f"llm_first_ms={_ms(self.request_at, self.first_token_at)} "
-            f"llm_ms={_ms(self.request_at, self.last_token_at)} "
-            f"tts_ms={self.tts_seconds * 1000:.0f} "
-            f"v2v_ms={_ms(self.endpoint_at, self.first_audio_at)} reply={_quote(spoken)}"
+            f"asr_ms={_show(t['asr_final_ms'])} source={self.reply_source} "
+            f"llm_first_ms={_show(t['llm_first_token_ms'])} llm_ms={_show(t['llm_total_ms'])} "
+            f"tts_ms={self.tts_seconds * 1000:.0f} v2v_ms={_show(t['voice_to_voice_ms'])} "
+            f"reply={_quote(spoken)}"
         )
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if not k.endswith("_at")}
+        data["time"] = time.time()
+        data["timings"] = self.timings()
+        return data
+
+
+class TurnLog:
+    """Appends one JSON line per turn; rotates once past `max_bytes` (one old file kept)."""
+
+    def __init__(self, path: Path, max_bytes: int = 5_000_000) -> None:
+        self.path = path
+        self._max = max_bytes
+
+    def write(self, turn: TurnRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size > self._max:
+            self.path.replace(self.path.with_name(self.path.name + ".1"))
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(turn.to_json(), ensure_ascii=False) + "\n")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summarize(path: Path, last: int = 100) -> dict[str, Any]:
+    """p50/p95 of each timing over the last `last` turns, and how the turns ended."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    turns = [json.loads(line) for line in lines[-last:] if line.strip()]
+    outcomes: dict[str, int] = {}
+    for turn in turns:
+        outcomes[turn["outcome"]] = outcomes.get(turn["outcome"], 0) + 1
+    timings: dict[str, dict[str, float | int]] = {}
+    for name in turns[0]["timings"] if turns else []:
+        values = [t["timings"][name] for t in turns if t["timings"].get(name) is not None]
+        if values:
+            timings[name] = {
+                "p50": round(statistics.median(values), 1),
+                "p95": round(_percentile(values, 0.95), 1),
+                "n": len(values),
+            }
+    return {"turns": len(turns), "outcomes": outcomes, "timings_ms": timings}

@@ -29,6 +29,7 @@ from daemon.tts import make_synthesizer
 from daemon.turn import Assistant, Stages, TurnSettings
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
+from daemon.wake.guard import SelfTriggerGuard
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class PersonaHolder:
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
-    d = settings.daemon
+    d, conversation = settings.daemon, settings.daemon.conversation
+    follow_up = settings.persona.follow_up_seconds
     return TurnSettings(
         endpoint=d.endpoint,
         vad_threshold=d.vad.threshold,
@@ -92,6 +94,10 @@ def turn_settings(settings: Settings) -> TurnSettings:
         asr_timeout=d.asr.timeout_seconds,
         tts_timeout=d.tts.timeout_seconds,
         reply_timeout=d.tts.max_reply_seconds,
+        follow_up_seconds=conversation.follow_up_seconds if follow_up is None else follow_up,
+        echo_tail_seconds=conversation.echo_tail_seconds,
+        barge_in=conversation.barge_in,
+        earcons=frozenset(name for name, on in conversation.earcons if on),
     )
 
 
@@ -115,7 +121,16 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     for warning in compatibility_warnings(settings):
         log.warning("%s", warning)
+    conversation = d.conversation
+    guard = None
+    if conversation.barge_in:  # a second detector on what the box plays
+        guard = SelfTriggerGuard(
+            make_wake_detector(wake, models),
+            conversation.threshold_while_playing,
+            conversation.echo_tail_seconds,
+        )
     return Stages(
+        guard=guard,
         wake=make_wake_detector(wake, models),
         vad=make_vad(d.vad, models),
         asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),

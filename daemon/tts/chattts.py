@@ -52,7 +52,7 @@ lib_log = logging.getLogger(__name__ + ".lib")  # ChatTTS's own chatter (per-loa
 SIDECAR = "voiced-chattts.json"
 SAMPLE_RATE = 24000  # Vocos' rate in every ChatTTS release
 DEFAULT_SEED = 0  # the voice of a persona that names neither a speaker nor a seed
-MAX_CHARS = 80  # longer sentences are split at a comma or space before synthesis
+WARM_UP_TOKENS = 32
 TokenBudget = Callable[[str], tuple[int, int]]  # text -> (min_new_token, max_new_token)
 
 
@@ -145,12 +145,14 @@ class ChatttsSynthesizer:
         *,
         spec: AssetSpec | None = None,
         token_budget: TokenBudget = default_budget,
-        max_chars: int = MAX_CHARS,
+        max_chars: int | None = None,
     ) -> None:
         """Loads the model and runs one warm-up sentence (slow: seconds to a minute).
 
-        `spec` defaults to the folder's sidecar or the packaged spec. `token_budget` bounds the
-        audio tokens per piece of text; tests fix min == max to get a known length.
+        The keyword arguments are seams with production defaults: `spec` (which networks and
+        hashes) defaults to the folder's sidecar, else the released model's; `token_budget`
+        bounds the audio tokens of each piece of text (tests fix min == max for a known
+        length); `max_chars` is where long sentences are cut (default: per language).
         Raises ModelMissing when the assets are absent or fail their hash check.
         """
         self.folder = models_dir / FOLDER
@@ -228,20 +230,26 @@ class ChatttsSynthesizer:
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
         voice = persona.voice.chattts
         speaker = self.speaker_for(voice)
+        pieces = prepare_for_speech(text, persona.language, self._max_chars)
         produced = False
-        for piece in prepare_for_speech(text, persona.language, self._max_chars):
+        for piece in pieces:
             for samples in self._generate(piece, persona.language, voice, speaker):
                 produced = True
                 yield AudioChunk(samples, SAMPLE_RATE)
-        if not produced and prepare_for_speech(text, persona.language, self._max_chars):
-            raise StageError(ErrorCode.TTS_FAILED, "ChatTTS produced no audio")
+        if pieces and not produced:
+            raise StageError(ErrorCode.TTS_FAILED, f"ChatTTS produced no audio for {pieces!r}")
 
     def cancel(self) -> None:
         """Ask a generation running on another thread to stop at its next step."""
         self.chat.interrupt()
 
     def _generate(
-        self, text: str, language: str, voice: ChatttsVoice, speaker: str | None
+        self,
+        text: str,
+        language: str,
+        voice: ChatttsVoice,
+        speaker: str | None,
+        budget: tuple[int, int] | None = None,
     ) -> Iterator[np.ndarray]:
         import torch
 
@@ -255,7 +263,9 @@ class ChatttsSynthesizer:
                 skip_refine_text=not self.refine,
                 split_text=False,
                 params_refine_text=self._refine_params(text, voice, seed),
-                params_infer_code=self._code_params(text, voice, speaker, seed),
+                params_infer_code=self._code_params(
+                    voice, speaker, seed, budget or self._budget(text)
+                ),
             )
             for wav in result:
                 samples = np.asarray(wav, dtype=np.float32).reshape(-1)
@@ -274,8 +284,10 @@ class ChatttsSynthesizer:
             show_tqdm=False,
         )
 
-    def _code_params(self, text: str, voice: ChatttsVoice, speaker: str | None, seed: int) -> Any:
-        low, high = self._budget(text)
+    def _code_params(
+        self, voice: ChatttsVoice, speaker: str | None, seed: int, budget: tuple[int, int]
+    ) -> Any:
+        low, high = budget
         return self.chat.InferCodeParams(
             prompt=f"[speed_{voice.speed}]",
             spk_emb=speaker,
@@ -287,9 +299,10 @@ class ChatttsSynthesizer:
         )
 
     def _warm_up(self) -> None:
-        """One short sentence through every code path a turn uses (JIT, allocator, kernels)."""
+        """A short sentence through the code paths a turn uses (numba JIT, allocator, kernels),
+        kept to WARM_UP_TOKENS: on a CPU the released model makes ~15 tokens a second."""
         voice = ChatttsVoice()
-        for samples in self._generate("你好", "zh", voice, None):
+        for samples in self._generate("你好", "zh", voice, None, (0, WARM_UP_TOKENS)):
             del samples
 
 

@@ -120,7 +120,7 @@ def test_llm_silent_past_first_token_deadline() -> None:
 def test_tts_failure_plays_the_error_earcon() -> None:
     rig = Rig(tts=ScriptedTts(fail_on="robot")).run(request())
     assert rig.turns[0].outcome == ErrorCode.TTS_FAILED
-    assert len(rig.sink.chunks) == 1 and abs(rig.sink.chunks[0].duration - 0.45) < 0.01
+    assert abs(rig.sink.seconds - 0.45) < 0.01  # the error earcon, and nothing else
 
 
 def test_tts_that_hangs_hits_its_deadline_and_the_next_turn_works() -> None:

@@ -1,0 +1,91 @@
+"""Audio time, and playback that takes audio time when the input is a file.
+
+With a live microphone, time passes by itself: the speaker plays in real time while the listener
+keeps hearing. With a WAV file as the microphone, frames can be read as fast as the CPU allows, so
+the listener and the speaker agree on time through an AudioClock: the listener advances it frame
+by frame, and a ClockedSink plays each slice of a reply only when the clock reaches it. A file
+then behaves like a room (the person can talk over the reply, a follow-up can come after it) and
+gives the same result on any machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+
+import numpy as np
+
+from daemon.audio.base import AudioSink
+from daemon.audio.frames import AudioChunk
+
+SLICE_SECONDS = 0.04  # playback granularity: a barge-in stops the reply within one slice
+
+
+class AudioClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self.demand = asyncio.Event()  # set whenever someone starts waiting for audio time
+
+    def advance_to(self, when: float) -> None:
+        self.now = max(self.now, when)
+        while self._waiters and self._waiters[0][0] <= self.now:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+
+    def has_waiters(self) -> bool:
+        return any(not future.done() for _, _, future in self._waiters)
+
+    async def wait_until(self, when: float) -> None:
+        if when <= self.now:
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (when, next(self._order), future))
+        self.demand.set()
+        try:
+            await future
+        finally:
+            if not future.done():
+                future.cancel()
+
+
+def slices(chunk: AudioChunk, seconds: float = SLICE_SECONDS) -> list[AudioChunk]:
+    step = max(1, int(seconds * chunk.sample_rate))
+    return [
+        AudioChunk(chunk.samples[i : i + step], chunk.sample_rate)
+        for i in range(0, len(chunk.samples), step)
+    ]
+
+
+class ClockedSink:
+    """Hands each slice of audio to `inner` when the clock reaches the moment it would be heard."""
+
+    def __init__(self, inner: AudioSink, clock: AudioClock) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.cursor = 0.0  # audio time at which the next slice starts
+
+    async def play(self, chunk: AudioChunk) -> None:
+        start = max(self.cursor, self.clock.now)
+        for piece in slices(chunk):
+            await self.clock.wait_until(start)
+            await self.inner.play(piece)
+            start += piece.duration
+            self.cursor = start
+
+    async def drain(self) -> None:
+        await self.clock.wait_until(self.cursor)
+        await self.inner.drain()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def fade_out(chunk: AudioChunk, seconds: float = 0.02) -> AudioChunk:
+    """The first `seconds` of `chunk` faded to silence: a cut-off reply ends without a click."""
+    n = min(len(chunk.samples), int(seconds * chunk.sample_rate))
+    ramp = np.linspace(1.0, 0.0, n, dtype=np.float32)
+    return AudioChunk(chunk.samples[:n].astype(np.float32) * ramp, chunk.sample_rate)
