@@ -18,9 +18,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from daemon.config import ChatttsSettings, ChatttsVoice, Persona, Voice, default_models_dir
+from daemon.config import (
+    ChatttsSettings,
+    ChatttsVoice,
+    EspeakSettings,
+    Persona,
+    Voice,
+    default_models_dir,
+)
 from daemon.models.errors import ModelMissing
 from daemon.tts.chattts import SIDECAR, ChatttsSynthesizer
+from daemon.tts.espeak import EspeakSynthesizer
+from daemon.tts.fallback import FallbackSynthesizer
 from daemon.tts.voice_sample import render_samples
 from tests.conftest import CONFIG, run_voiced
 from tests.fixtures import chattts_assets
@@ -160,6 +169,25 @@ def test_a_speaker_from_other_assets_is_a_tts_error(streaming: ChatttsSynthesize
     with pytest.raises(StageError) as err:
         list(streaming.synthesize("你好", persona(speaker="not a speaker")))
     assert err.value.code is ErrorCode.TTS_FAILED
+
+
+def test_a_chattts_past_its_deadline_is_interrupted_and_espeak_speaks(tiny_models: Path) -> None:
+    tokens = [2000]  # ~40 s of audio: far past any deadline
+    endless = ChatttsSynthesizer(
+        ChatttsSettings(stream=False, refine_text=False),
+        tiny_models,
+        token_budget=lambda text: (tokens[0], tokens[0]),
+    )
+    tts = FallbackSynthesizer(endless, EspeakSynthesizer(EspeakSettings(), 5), deadline=0.3)
+    started = time.monotonic()
+    chunks = list(tts.synthesize("你好", ZH))
+    assert {c.sample_rate for c in chunks} == {22050} and sum(c.duration for c in chunks) > 0.2
+    while tts.busy and time.monotonic() - started < 10:
+        time.sleep(0.01)
+    assert not tts.busy
+    assert time.monotonic() - started < 3  # interrupted, not run to its 2000 tokens
+    tokens[0] = 30
+    assert len(audio_of(endless, "你好")) > 25 * 512  # and the next sentence runs in full
 
 
 def test_refining_in_the_personas_style_is_repeatable(tiny_models: Path) -> None:
