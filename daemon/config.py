@@ -273,10 +273,15 @@ class DaemonSettings(Section):
 
 class ChatttsVoice(Section):
     speaker: str | None = Field(
-        None, description="A ChatTTS speaker embedding string (from `voiced voice sample`)."
+        None,
+        description="A ChatTTS speaker embedding string (from `voiced voice sample`); it must "
+        "come from the same ChatTTS assets. Wins over seed.",
     )
     seed: int | None = Field(
-        None, description="Derive the speaker from this seed when no speaker string is given."
+        None,
+        description="Without a speaker string, the voice is drawn from this seed once and kept "
+        "in models_dir/chattts/voices/seed-N.txt. It also seeds each sentence, so the same text "
+        "always sounds the same. None = seed 0.",
     )
     speed: int = Field(5, ge=0, le=9, description="[speed_N] prompt: 0 slow .. 9 fast.")
     oral: int = Field(2, ge=0, le=9, description="[oral_N]: filler words and colloquialism.")
