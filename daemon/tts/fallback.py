@@ -111,15 +111,16 @@ class FallbackSynthesizer:
         self.fallback = fallback
         self.deadline = deadline
         self.name = f"{primary.name if primary else 'none'}|{fallback.name}"
+        self.unavailable = unavailable if primary is None else None  # for `voiced check`
         self._job: _Job | None = None  # the primary's latest sentence
         self._failing: StageError | None = None
         self._fallback_sentences = 0
         if primary is None:
-            reason = unavailable or Unavailable(ErrorCode.MODEL_MISSING, "no primary")
+            self.unavailable = unavailable or Unavailable(ErrorCode.MODEL_MISSING, "no primary")
             log.error(
                 "TTS %s: %s; every sentence will be spoken by %s",
-                reason.code,
-                reason.detail,
+                self.unavailable.code,
+                self.unavailable.detail,
                 fallback.name,
             )
 
@@ -149,6 +150,11 @@ class FallbackSynthesizer:
         finally:
             job.cancel()  # no-op when it finished; stops it when the turn abandoned us
         self._recovered()
+
+    def cancel(self) -> None:
+        """Stop the sentence the primary is working on (barge-in); the next one starts fresh."""
+        if self._job is not None:
+            self._job.cancel()
 
     def _speak_fallback(
         self, text: str, persona: Persona, cause: StageError | None

@@ -162,3 +162,9 @@ class PolishedSynthesizer:
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
         yield from polish(self.inner.synthesize(text, persona))  # lazy, like every synthesizer
+
+    def cancel(self) -> None:
+        """Passed on to the wrapped synthesizer, if it can stop mid-sentence."""
+        stop = getattr(self.inner, "cancel", None)
+        if callable(stop):
+            stop()

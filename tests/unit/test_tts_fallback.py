@@ -44,7 +44,7 @@ class CancellablePrimary:
     cancelled: list[float] = field(default_factory=list)
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
-        yield AudioChunk(np.full(1600, 0.1, dtype=np.float32), 16000)
+        yield AudioChunk(np.full(9600, 0.1, dtype=np.float32), 16000)  # 0.6 s: polish passes it on
         started = time.monotonic()
         while not self.cancelled and time.monotonic() - started < 5:
             time.sleep(0.01)
@@ -160,12 +160,23 @@ def test_an_abandoned_sentence_stops_the_primary() -> None:
     assert not tts.busy
 
 
+def test_cancel_stops_the_sentence_in_progress() -> None:
+    primary = CancellablePrimary()
+    tts = PolishedSynthesizer(FallbackSynthesizer(primary, RecordingEspeak(), 5.0))
+    iterator = tts.synthesize("A long answer the person talks over.", PERSONA)
+    next(iterator)  # playing: the primary is generating the rest
+    tts.cancel()  # what a barge-in would call
+    assert len(primary.cancelled) == 1
+
+
 def test_missing_model_at_startup_is_logged_once_then_espeak_only(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = TtsSettings(backend="chattts", fallback="espeak")
     tts = make_synthesizer(settings, tmp_path)  # an empty models dir: no ChatTTS assets
-    assert isinstance(tts, PolishedSynthesizer)
+    assert isinstance(tts, PolishedSynthesizer) and isinstance(tts.inner, FallbackSynthesizer)
+    assert tts.inner.unavailable is not None
+    assert tts.inner.unavailable.code is ErrorCode.MODEL_MISSING
     for text in ("First.", "Second.", "Third."):
         assert seconds(speak(tts, text)) > 0.2
     errors = [r for r in caplog.records if r.name == LOGGER]
