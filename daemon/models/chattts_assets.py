@@ -26,6 +26,7 @@ REPO = "2Noise/ChatTTS"
 DEFAULT_HUB = "https://huggingface.co"
 HUB_ENV = "VOICED_HF_URL"
 FETCH_COMMAND = "voiced models fetch chattts"
+SIDECAR = "voiced-chattts.json"  # shapes and hashes of non-released assets (daemon/tts/chattts.py)
 ATTEMPTS = 3  # a dropped connection resumes the .part file where it stopped
 ASSET_FILES = (
     "asset/Decoder.safetensors",
@@ -97,6 +98,10 @@ def fetch_chattts(
     total = sum(
         _fetch_file(remote, folder, session).stat().st_size for remote in remote_files(hub, hashes)
     )
+    sidecar = folder / SIDECAR
+    if sha256_map is None and sidecar.exists():
+        sidecar.unlink()  # it described other assets; these are checked against the released ones
+        log.warning("removed %s: the folder now holds the released ChatTTS assets", sidecar)
     log.info("ChatTTS: %d files, %.1f MB in %s", len(ASSET_FILES), total / 1e6, folder)
     return total
 

@@ -38,6 +38,7 @@ from daemon.models.chattts_assets import (
     ASSET_FILES,
     FETCH_COMMAND,
     FOLDER,
+    SIDECAR,
     asset_hashes,
     packaged_sha256_map,
 )
@@ -49,7 +50,6 @@ __all__ = ["SIDECAR", "AssetSpec", "ChatttsSynthesizer", "asset_hashes", "defaul
 log = logging.getLogger(__name__)
 lib_log = logging.getLogger(__name__ + ".lib")  # ChatTTS's own chatter (per-load INFO lines)
 
-SIDECAR = "voiced-chattts.json"
 SAMPLE_RATE = 24000  # Vocos' rate in every ChatTTS release
 DEFAULT_SEED = 0  # the voice of a persona that names neither a speaker nor a seed
 WARM_UP_TOKENS = 32
@@ -176,7 +176,11 @@ class ChatttsSynthesizer:
             if seed in self._speakers:
                 return self._speakers[seed]
             path = self.folder / "voices" / f"seed-{seed}.txt"
-            speaker = _read_speaker(path) or self._derive_speaker(seed, path)
+            speaker = _read_speaker(path)
+            if speaker is not None and self._speaker_problem(speaker):
+                log.warning("%s: %s; drawing it again", path, self._speaker_problem(speaker))
+                speaker = None
+            speaker = speaker or self._derive_speaker(seed, path)
             self._speakers[seed] = speaker
             return speaker
 
@@ -212,18 +216,19 @@ class ChatttsSynthesizer:
         return self.speaker_for_seed(DEFAULT_SEED if voice.seed is None else voice.seed)
 
     def _check_speaker(self, speaker: str) -> None:
+        problem = self._speaker_problem(speaker)
+        if problem:
+            raise StageError(ErrorCode.TTS_FAILED, f"persona voice.chattts.speaker {problem}")
+
+    def _speaker_problem(self, speaker: str) -> str | None:
+        """Why `speaker` cannot be this model's speaker (None: it can)."""
         try:
             size = len(self.chat.speaker._decode(speaker))
         except Exception as exc:
-            raise StageError(
-                ErrorCode.TTS_FAILED, f"persona voice.chattts.speaker is not a speaker: {exc}"
-            ) from exc
+            return f"is not a speaker string ({type(exc).__name__}: {exc})"
         if size != self.hidden_size:
-            raise StageError(
-                ErrorCode.TTS_FAILED,
-                f"persona voice.chattts.speaker has {size} values; this model needs "
-                f"{self.hidden_size} (made for other ChatTTS assets?)",
-            )
+            return f"has {size} values, this model needs {self.hidden_size} (other assets?)"
+        return None
 
     # --- synthesis ---
 

@@ -163,6 +163,16 @@ def test_a_stored_seed_voice_wins_over_drawing_it_again(tiny_models: Path) -> No
     assert fresh.speaker_for(ChatttsVoice(seed=99)) == other_voice
 
 
+def test_a_stored_voice_from_other_assets_is_drawn_again(tiny_models: Path) -> None:
+    voices = tiny_models / "chattts" / "voices"
+    voices.mkdir(exist_ok=True)
+    (voices / "seed-41.txt").write_text("not a speaker of this model\n")
+    tts = ChatttsSynthesizer(ChatttsSettings(stream=False, refine_text=False), tiny_models)
+    speaker = tts.speaker_for(ChatttsVoice(seed=41))
+    assert speaker == tts.sample_speaker(41)
+    assert (voices / "seed-41.txt").read_text().strip() == speaker
+
+
 def test_a_speaker_from_other_assets_is_a_tts_error(streaming: ChatttsSynthesizer) -> None:
     from daemon.errors import ErrorCode, StageError
 

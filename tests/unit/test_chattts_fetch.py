@@ -162,3 +162,17 @@ def test_files_are_checked_against_the_hashes_inside_the_chattts_package(
     with pytest.raises(DownloadError, match="sha256 mismatch"):
         fetch_chattts(tmp_path, url)
     assert not list((tmp_path / "chattts").rglob("*.safetensors"))
+
+
+def test_fetching_the_released_assets_removes_a_sidecar_that_described_others(
+    hub: tuple[Hub, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.models import chattts_assets
+
+    state, url = hub
+    monkeypatch.setattr(chattts_assets, "packaged_sha256_map", state.hashes)  # "released" = served
+    sidecar = tmp_path / "chattts" / chattts_assets.SIDECAR
+    sidecar.parent.mkdir(parents=True)
+    sidecar.write_text("{}")
+    fetch_chattts(tmp_path, url)
+    assert not sidecar.exists()
