@@ -14,6 +14,7 @@ too, StageError(TTS_FAILED) reaches the turn, which plays its earcon.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -38,7 +39,7 @@ class Unavailable:
     detail: str
 
 
-_DONE = object()
+_DONE, _CANCELLED = object(), object()
 
 
 class _Job:
@@ -48,7 +49,8 @@ class _Job:
         self.primary, self.text, self.persona = primary, text, persona
         self.items: queue.Queue[object] = queue.Queue(QUEUE_CHUNKS)
         self.cancelled = threading.Event()
-        self.finished = False
+        self.finished = False  # the primary is done with this sentence (worker side)
+        self.completed = False  # every chunk of it was taken (consumer side)
         # A daemon thread: a primary stuck in native code must not keep the process from exiting.
         self.thread = threading.Thread(target=self.run, name="voiced-tts-primary", daemon=True)
 
@@ -73,12 +75,18 @@ class _Job:
         return False
 
     def next(self, deadline: float) -> AudioChunk | None:
-        """The next chunk, None at the end; StageError on failure or after `deadline` s."""
+        """The next chunk; None at the end or once cancelled; StageError on failure or after
+        `deadline` s without a chunk."""
+        if self.cancelled.is_set():
+            return None
         try:
             item = self.items.get(timeout=deadline)
         except queue.Empty:
             raise StageError(ErrorCode.TTS_TIMEOUT, f"no audio in {deadline:g} s") from None
         if item is _DONE:
+            self.completed = True
+            return None
+        if item is _CANCELLED:
             return None
         if isinstance(item, StageError):
             raise item
@@ -92,6 +100,8 @@ class _Job:
         if self.cancelled.is_set():
             return
         self.cancelled.set()
+        with contextlib.suppress(queue.Full):  # wakes a consumer waiting for the next chunk
+            self.items.put_nowait(_CANCELLED)
         stop = getattr(self.primary, "cancel", None)
         if not self.finished and callable(stop):
             stop()
@@ -149,10 +159,12 @@ class FallbackSynthesizer:
             return
         finally:
             job.cancel()  # no-op when it finished; stops it when the turn abandoned us
-        self._recovered()
+        if job.completed:
+            self._recovered()
 
     def cancel(self) -> None:
-        """Stop the sentence the primary is working on (barge-in); the next one starts fresh."""
+        """Stop the sentence in progress (barge-in): the primary is interrupted and a call
+        waiting for its next chunk ends at once, with no fallback speech."""
         if self._job is not None:
             self._job.cancel()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -167,6 +168,16 @@ def test_cancel_stops_the_sentence_in_progress() -> None:
     next(iterator)  # playing: the primary is generating the rest
     tts.cancel()  # what a barge-in would call
     assert len(primary.cancelled) == 1
+
+
+def test_cancel_ends_a_call_waiting_for_the_primary_without_fallback_speech() -> None:
+    primary, espeak = ScriptedTts(hang_on="wait"), RecordingEspeak()
+    tts = FallbackSynthesizer(primary, espeak, 5.0)
+    threading.Timer(0.2, tts.cancel).start()  # the person talks over the box
+    started = time.monotonic()
+    assert speak(tts, "wait for it") == []
+    assert time.monotonic() - started < 1.0 and espeak.texts == []
+    primary.release.set()
 
 
 def test_missing_model_at_startup_is_logged_once_then_espeak_only(
