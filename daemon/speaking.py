@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from daemon.audio.base import AudioSink
 from daemon.audio.clock import fade_out, slices
@@ -62,6 +63,7 @@ class Speaker:
         self._executor = executor
         self._timeout = tts_timeout
         self._on_play = on_play
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def speak(self, turn: TurnRecord, pieces: AsyncIterator[str], persona: Persona) -> None:
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(AUDIO_QUEUE_CHUNKS)
@@ -110,9 +112,8 @@ class Speaker:
             except asyncio.CancelledError:
                 if turn.reply_text:
                     turn.reply_text[-1] += CUT_MARK
-                if i + 1 < len(pieces):  # end on a fade, not a click
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(self.sink.play(fade_out(pieces[i + 1])))
+                if i + 1 < len(pieces):  # end on a fade, not a click; nobody waits for it
+                    self._background(self.sink.play(fade_out(pieces[i + 1])))
                 raise
 
     async def _synthesize(
@@ -139,6 +140,11 @@ class Speaker:
             if turn.first_tts_chunk_at is None:
                 turn.first_tts_chunk_at = TurnRecord.now()
             yield chunk
+
+    def _background(self, playing: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(playing)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def say(self, turn: TurnRecord, text: str, persona: Persona) -> None:
         async def once() -> AsyncIterator[str]:
