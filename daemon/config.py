@@ -258,6 +258,11 @@ class DaemonSettings(Section):
         description="Where models live; None = $VOICED_MODELS_DIR or ~/.local/share/voiced/models.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    turn_log: str | None = Field(
+        None,
+        description="JSON lines, one per turn, for `voiced stats`; None = $STATE_DIRECTORY or "
+        "~/.local/state/voiced/turns.jsonl; '' = off.",
+    )
     audio: AudioSettings = AudioSettings()
     wake: WakeSettings = WakeSettings()
     vad: VadSettings = VadSettings()

@@ -23,7 +23,7 @@ from daemon.config import Persona, Settings, load_persona
 from daemon.errors import ConfigError
 from daemon.llm import make_chat_model
 from daemon.llm.responder import Responder
-from daemon.metrics import TurnRecord
+from daemon.metrics import TurnLog, TurnRecord
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tts import make_synthesizer
 from daemon.turn import Assistant, Stages, TurnSettings
@@ -101,16 +101,23 @@ def turn_settings(settings: Settings) -> TurnSettings:
     )
 
 
-ASR_LANGUAGES = {"pocketsphinx": {"en"}}
+ASR_LANGUAGES = {
+    "pocketsphinx": {"en"},
+    "paraformer-zh": {"zh"},
+    "paraformer-zh-streaming": {"zh"},
+    "sensevoice-small": {"zh", "en"},
+}
 
 
 def compatibility_warnings(settings: Settings) -> list[str]:
     """Settings that are valid alone but will not work well together."""
-    language, asr = settings.persona.language, settings.daemon.asr.backend
-    if language not in ASR_LANGUAGES.get(asr, {language}):
+    asr = settings.daemon.asr
+    name = asr.funasr.model if asr.backend == "funasr" else asr.backend
+    language, understood = settings.persona.language, ASR_LANGUAGES.get(name)
+    if understood is not None and language not in understood:
         return [
-            f"persona {settings.persona.name!r} speaks {language!r} but the {asr} ASR "
-            f"only understands {', '.join(sorted(ASR_LANGUAGES[asr]))}"
+            f"persona {settings.persona.name!r} speaks {language!r} but the {name} ASR "
+            f"only understands {', '.join(sorted(understood))}"
         ]
     return []
 
@@ -193,6 +200,7 @@ class Daemon:
     on_turn_end: Callable[[TurnRecord], None] | None = None
     persona_poll_seconds: float = 1.0
     shutdown_seconds: float = 3.0
+    turn_log: TurnLog | None = None
 
     async def run(self) -> int:
         """Runs until the source ends or a signal; returns the process exit code."""
@@ -238,6 +246,11 @@ class Daemon:
     def _turn_ended(self, turn: TurnRecord) -> None:
         if (status := status_after(turn)) is not None:
             self.notifier.status(status)
+        if self.turn_log is not None:
+            try:
+                self.turn_log.write(turn)
+            except OSError as err:
+                log.warning("turn log %s: %s", self.turn_log.path, err)
         if self.on_turn_end is not None:
             self.on_turn_end(turn)
 
