@@ -306,9 +306,13 @@ class ChatttsSynthesizer:
     def _warm_up(self) -> None:
         """A short sentence through the code paths a turn uses (numba JIT, allocator, kernels),
         kept to WARM_UP_TOKENS: on a CPU the released model makes ~15 tokens a second."""
-        voice = ChatttsVoice()
-        for samples in self._generate("你好", "zh", voice, None, (0, WARM_UP_TOKENS)):
-            del samples
+        level = lib_log.level
+        lib_log.setLevel(logging.ERROR)  # it always hits its token cap: not worth a warning
+        try:
+            for samples in self._generate("你好", "zh", ChatttsVoice(), None, (0, WARM_UP_TOKENS)):
+                del samples
+        finally:
+            lib_log.setLevel(level)
 
 
 def _require_files(folder: Path) -> None:
