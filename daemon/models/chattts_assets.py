@@ -50,8 +50,9 @@ def packaged_sha256_map() -> dict[str, str]:
     """The hashes of the real assets, from the installed ChatTTS package (not imported)."""
     spec = importlib.util.find_spec("ChatTTS")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the ChatTTS package is not installed (pip install voiced[chattts])"
+        raise DownloadError(
+            "the ChatTTS package is not installed (pip install 'voiced[chattts]'): "
+            "its sha256 map is what verifies the download"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "res" / "sha256_map.json"
     with path.open(encoding="utf-8") as fh:
