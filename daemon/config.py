@@ -60,9 +60,18 @@ class OutputSettings(Section):
     )
 
 
+class EchoSettings(Section):
+    enabled: bool = Field(
+        False, description="Cancel the box's own voice from the microphone (WebRTC AEC3)."
+    )
+    delay_ms: int = Field(100, ge=0, le=500, description="Speaker-to-microphone delay, roughly.")
+    noise_suppression: bool = Field(False, description="Also suppress steady background noise.")
+
+
 class AudioSettings(Section):
     input: InputSettings = InputSettings()
     output: OutputSettings = OutputSettings()
+    echo_cancellation: EchoSettings = EchoSettings()
     preroll_seconds: float = Field(
         0.3,
         ge=0,
@@ -239,6 +248,11 @@ class ConversationSettings(Section):
     )
     barge_in: bool = Field(
         True, description="The wake word said over a reply stops it and starts a new request."
+    )
+    barge_in_on_speech: bool = Field(
+        False,
+        description="With echo cancellation on: any speech over a reply interrupts it, no wake "
+        "word needed.",
     )
     threshold_while_playing: float = Field(
         0.8, gt=0, lt=1, description="Wake threshold while the box is talking (without AEC)."

@@ -14,12 +14,14 @@ import signal
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from daemon.asr import make_transcriber
 from daemon.audio.base import AudioSink, AudioSource
+from daemon.audio.echo import EchoCanceller
 from daemon.audio.resilient import Backoff
-from daemon.config import Persona, Settings, load_persona
+from daemon.config import ConversationSettings, Persona, Settings, WakeSettings, load_persona
 from daemon.errors import ConfigError
 from daemon.llm import make_chat_model
 from daemon.llm.responder import Responder
@@ -97,10 +99,12 @@ def turn_settings(settings: Settings) -> TurnSettings:
         follow_up_seconds=conversation.follow_up_seconds if follow_up is None else follow_up,
         echo_tail_seconds=conversation.echo_tail_seconds,
         barge_in=conversation.barge_in,
+        barge_in_on_speech=conversation.barge_in_on_speech,
         earcons=frozenset(name for name, on in conversation.earcons if on),
     )
 
 
+REFERENCE_THRESHOLD = 0.1
 ASR_LANGUAGES = {
     "pocketsphinx": {"en"},
     "paraformer-zh": {"zh"},
@@ -122,21 +126,34 @@ def compatibility_warnings(settings: Settings) -> list[str]:
     return []
 
 
+def make_guard(
+    conversation: ConversationSettings, wake: WakeSettings, models: Path, aec: bool
+) -> SelfTriggerGuard | None:
+    """A second wake detector on what the box plays, when a person may interrupt it."""
+    if not conversation.barge_in:
+        return None
+    # Low threshold for the reference: if the box's own audio even resembles the wake word, a
+    # detection on the microphone at that moment is the box hearing itself. With AEC the
+    # microphone is clean enough for the normal threshold; the guard stays, because the
+    # canceller needs a moment to adapt at the start of each reply.
+    reference = make_wake_detector(
+        wake.model_copy(update={"threshold": REFERENCE_THRESHOLD}), models
+    )
+    raised = wake.threshold if aec else conversation.threshold_while_playing
+    return SelfTriggerGuard(reference, raised, conversation.echo_tail_seconds)
+
+
 def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     """Load every model (slow on a small box); raises ModelMissing / ConfigError early."""
     d, models = settings.daemon, settings.models_dir()
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     for warning in compatibility_warnings(settings):
         log.warning("%s", warning)
-    conversation = d.conversation
-    guard = None
-    if conversation.barge_in:  # a second detector on what the box plays
-        guard = SelfTriggerGuard(
-            make_wake_detector(wake, models),
-            conversation.threshold_while_playing,
-            conversation.echo_tail_seconds,
-        )
+    aec = d.audio.echo_cancellation
+    echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
+    guard = make_guard(d.conversation, wake, models, echo is not None)
     return Stages(
+        echo=echo,
         guard=guard,
         wake=make_wake_detector(wake, models),
         vad=make_vad(d.vad, models),

@@ -24,6 +24,7 @@ from daemon.asr.base import Transcriber, Transcript
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.clock import AudioClock, ClockedSink
 from daemon.audio.earcons import end_earcon, error_earcon, wake_earcon
+from daemon.audio.echo import EchoCanceller
 from daemon.audio.frames import AudioChunk, AudioFrame, PreRoll
 from daemon.config import EndpointSettings, Persona
 from daemon.errors import ErrorCode, StageError
@@ -67,7 +68,7 @@ class State(StrEnum):
 
 BUSY = (State.TRANSCRIBING, State.THINKING, State.SPEAKING)
 FOLLOW_UP_WAKE = "follow-up"  # the wake_model of a turn that needed no wake word
-FOLLOW_UP_WAKE_WINDOW = 2.5  # seconds into a follow-up in which the wake word restarts it
+FOLLOW_UP_WAKE_WINDOW = 2.5  # seconds into a follow-up's speech in which the wake word restarts it
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Stages:
     tts: Synthesizer
     sink: AudioSink
     guard: SelfTriggerGuard | None = None  # None: no barge-in protection (or AEC does it)
+    echo: EchoCanceller | None = None  # cleans the microphone of the box's own voice
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class TurnSettings:
     follow_up_seconds: float = 0.0
     echo_tail_seconds: float = 0.6
     barge_in: bool = True
+    barge_in_on_speech: bool = False  # only meaningful with echo cancellation
     earcons: frozenset[str] = field(default_factory=frozenset)  # wake, end_of_recording, error
 
 
@@ -124,6 +127,7 @@ class Assistant:
         self._recording: Recording | None = None
         self._utterance: Utterance | None = None
         self._follow_up_from = 0.0
+        self._barge: Recording | None = None  # VAD over the reply (speech barge-in)
         self._respond_task: asyncio.Task[None] | None = None
         self._earcon_tasks: set[asyncio.Task[None]] = set()
         self._listen_exec = _single_thread("voiced-listen")
@@ -181,7 +185,7 @@ class Assistant:
             if not source.realtime:
                 await self._settle()
         await self._on_source_end()
-        self.clock.advance_to(float("inf"))  # the file ended: let whatever is left play out
+        self.clock.run_free()  # the file ended: let whatever is left play out
         await self.wait_idle()
 
     async def _settle(self) -> None:
@@ -203,6 +207,8 @@ class Assistant:
     async def on_frame(self, frame: AudioFrame) -> None:
         """One 80 ms frame. The wake detector hears every frame it listens to without gaps:
         its streaming features break on a missing frame."""
+        if self.stages.echo is not None:
+            frame = await self._run(self._listen_exec, self.stages.echo.process, frame)
         if self._wake_listening():
             self._preroll.append(frame)
             hit = await self._run(self._listen_exec, self.stages.wake.process, frame.samples)
@@ -213,6 +219,8 @@ class Assistant:
             await self._record(frame)
         elif self.state is State.FOLLOW_UP:
             await self._follow_up(frame)
+        elif self.state is State.SPEAKING and self._speech_barges_in():
+            await self._listen_over_reply(frame)
 
     def _wake_listening(self) -> bool:
         if self.state is State.RECORDING:  # only early in a follow-up: see _on_wake
@@ -221,7 +229,8 @@ class Assistant:
                 turn is not None
                 and recording is not None
                 and turn.wake_model == FOLLOW_UP_WAKE
-                and recording.endpointer.elapsed <= FOLLOW_UP_WAKE_WINDOW
+                and recording.endpointer.elapsed - recording.endpointer.speech_start
+                <= FOLLOW_UP_WAKE_WINDOW
             )
         return self.state not in BUSY or self.settings.barge_in
 
@@ -237,6 +246,25 @@ class Assistant:
             self._discard(self._utterance)
             same_turn = self._turn.turn_id
         await self._start_recording(hit, turn_id=same_turn)
+
+    def _speech_barges_in(self) -> bool:
+        return self.settings.barge_in_on_speech and self.stages.echo is not None
+
+    async def _listen_over_reply(self, frame: AudioFrame) -> None:
+        """With echo cancellation, the VAD hears the person over the reply: speech interrupts."""
+        if self._barge is None:
+            self._barge = await self._run(
+                self._listen_exec,
+                Recording,
+                self.stages.vad,
+                self.settings.endpoint,
+                self.settings.vad_threshold,
+            )
+        await self._run(self._listen_exec, self._barge.feed, frame)
+        if self._barge.endpointer.speech_started:
+            recording, self._barge = self._barge, None
+            await self._interrupt()
+            await self._start_recording(None, follow_up=recording)
 
     def _discard(self, utterance: Utterance) -> None:
         """Finish an utterance nobody will use (the decoder must be reset before the next)."""
@@ -463,12 +491,14 @@ class Assistant:
         """The speaker is about to play `chunk`: schedule it in audio time, tell the guard."""
         start = max(self._play_cursor, self.audio_now())
         self._play_cursor = start + chunk.duration
-        if self.stages.guard is not None:
-            future = self._listen_exec.submit(self.stages.guard.played, chunk, start)
-            future.add_done_callback(_log_failure)
+        for listener in (self.stages.guard, self.stages.echo):
+            if listener is not None:
+                future = self._listen_exec.submit(listener.played, chunk, start)
+                future.add_done_callback(_log_failure)
 
     def _end_turn(self, turn: TurnRecord) -> None:
         turn.ended_at = TurnRecord.now()
+        self._barge = None
         if self._turn is turn:
             self._turn = None
             self._set_state(State.IDLE)
@@ -498,7 +528,7 @@ class Assistant:
 
 def _log_failure(future: concurrent.futures.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
-        log.error("self-trigger guard failed: %s", future.exception())
+        log.error("playback reference failed: %s", future.exception())
 
 
 def _single_thread(name: str) -> concurrent.futures.ThreadPoolExecutor:

@@ -28,6 +28,7 @@ class AudioClock:
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self.demand = asyncio.Event()  # set whenever someone starts waiting for audio time
+        self._free = False
 
     def advance_to(self, when: float) -> None:
         self.now = max(self.now, when)
@@ -36,11 +37,19 @@ class AudioClock:
             if not future.done():
                 future.set_result(None)
 
+    def run_free(self) -> None:
+        """The input has ended: nothing waits for audio time any more (the rest plays out)."""
+        self._free = True
+        for _, _, future in self._waiters:
+            if not future.done():
+                future.set_result(None)
+        self._waiters.clear()
+
     def has_waiters(self) -> bool:
         return any(not future.done() for _, _, future in self._waiters)
 
     async def wait_until(self, when: float) -> None:
-        if when <= self.now:
+        if when <= self.now or self._free:
             return
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (when, next(self._order), future))

@@ -29,6 +29,7 @@ class Endpointer:
         self.speech_seconds = 0.0
         self.speech_started = False
         self.last_speech_end = 0.0  # audio time (from the start) where speech last stopped
+        self.speech_start = 0.0  # audio time where the speech that started the request began
         self._speaking = False
         self._speech_run = 0.0
         self._silence_run = 0.0
@@ -41,8 +42,9 @@ class Endpointer:
             self.speech_seconds += seconds
             self._silence_run = 0.0
             self.last_speech_end = self.elapsed
-            if self._speech_run >= self._settings.min_speech_seconds:
+            if not self.speech_started and self._speech_run >= self._settings.min_speech_seconds:
                 self.speech_started = True
+                self.speech_start = self.elapsed - self._speech_run
         else:
             self._speech_run = 0.0
             self._silence_run += seconds

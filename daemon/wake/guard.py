@@ -4,13 +4,15 @@ A second wake detector listens to what the box plays (the reference), at the aud
 be heard. A detection on the microphone within `echo_tail` of the reference's own detection is
 the box hearing itself (its reply said "Jarvis"); anything else is a person talking over the
 reply, which is a barge-in. While the box plays, and for `echo_tail` after, the microphone's
-threshold is also raised. With echo cancellation on, the microphone no longer carries the box's
-voice, and the guard is not used.
+threshold is also raised (not with echo cancellation on: the microphone is then clean enough, but
+the guard stays, because the canceller needs a moment to adapt at the start of each reply).
 """
 
 from __future__ import annotations
 
 from collections import deque
+
+import numpy as np
 
 from daemon.audio.frames import (
     FRAME_SAMPLES,
@@ -21,6 +23,9 @@ from daemon.audio.frames import (
     resample,
 )
 from daemon.wake.base import WakeDetector, WakeHit
+
+DETECTION_SPREAD = 1.0  # seconds between two detectors' firing on the same phrase, at most
+WARM_UP_FRAMES = 19  # 1.5 s: openWakeWord's feature window, filled with silence
 
 
 class SelfTriggerGuard:
@@ -39,8 +44,13 @@ class SelfTriggerGuard:
         """Audio the box will be heard playing from audio time `start` (listener thread)."""
         samples = float_to_int16(resample(chunk.samples, chunk.sample_rate, SAMPLE_RATE))
         if self._reframer is None or abs(start - self._next_start) > 0.5:
-            self._reframer = Reframer(FRAME_SAMPLES, start)  # a new stretch of playback
-            self._reference.reset()
+            # A new stretch of playback. The reference detector is never reset (that would
+            # blind it for a second): it hears the silence before the stretch instead, so it
+            # is ready for a reply that begins with the wake word.
+            lead = np.zeros(WARM_UP_FRAMES * FRAME_SAMPLES, dtype=np.int16)
+            samples = np.concatenate([lead, samples])
+            start -= len(lead) / SAMPLE_RATE
+            self._reframer = Reframer(FRAME_SAMPLES, start)
         self._next_start = start + len(samples) / SAMPLE_RATE
         self._playing_until = max(self._playing_until, self._next_start)
         for frame in self._reframer.push(samples):
@@ -57,4 +67,7 @@ class SelfTriggerGuard:
             return True
         if hit.score < self._threshold:
             return False
-        return not any(-0.3 <= at - fired <= self._tail for fired in self._fired)
+        # The two detectors fire at different moments of the same phrase (one hears it clean,
+        # the other with the room and delay): allow for that spread on top of the echo tail.
+        window = self._tail + DETECTION_SPREAD
+        return not any(-DETECTION_SPREAD <= at - fired <= window for fired in self._fired)

@@ -1,0 +1,138 @@
+"""The box must not wake itself, yet a person must be able to interrupt it: real wake word and
+VAD models, real espeak-ng replies, and a room that feeds the box's voice back into its mic."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.config import EchoSettings, load_settings
+from daemon.llm.responder import Responder
+from daemon.metrics import TurnRecord
+from daemon.service import PersonaHolder, build_stages, turn_settings
+from daemon.turn import Assistant
+from tests.conftest import CONFIG
+from tests.fixtures.audio import AudioBuilder, read
+from tests.fixtures.fakes import ScriptedAsr, ScriptedChat
+from tests.fixtures.loopback import Room
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+SELF_MENTION = "Hey Jarvis is what you said. Yes, hey Jarvis, that is my name."
+LONG_REPLY = "Here is a long answer about the weather, the traffic and the news. " * 3
+
+
+def run_room(room: Room, chat: ScriptedChat, follow_up: float, requests: int) -> list[TurnRecord]:
+    settings = load_settings(CONFIG, [CONFIG.parent / "profiles" / "zero-download.yaml"])
+    stages = build_stages(settings, room.sink)
+    stages.asr = ScriptedAsr(text="tell me something")
+    stages.responder = Responder(chat, settings.daemon.llm.timeouts, settings.persona)
+    turns: list[TurnRecord] = []
+    config = replace(turn_settings(settings), follow_up_seconds=follow_up, earcons=frozenset())
+
+    async def go() -> None:
+        assistant = Assistant(stages, config, PersonaHolder(settings), turns.append)
+        room.clock = assistant.clock
+        try:
+            await assistant.listen(room.source)
+        finally:
+            await assistant.close()
+
+    asyncio.run(go())
+    assert len(turns) >= requests
+    return turns
+
+
+def person_requests(audio: AudioBuilder, count: int, gap: float) -> np.ndarray:
+    one = read(audio.request("tell me something", wake_voice="en-us", tail=gap))
+    return np.concatenate([one] * count)
+
+
+def test_the_box_saying_its_wake_word_never_wakes_it(audio: AudioBuilder, models_dir: Path) -> None:
+    """100 replies that say "hey Jarvis", heard back through the room: 0 self-wakes."""
+    room = Room(person_requests(audio, 100, gap=6.0))
+    turns = run_room(room, ScriptedChat(pieces=[SELF_MENTION]), follow_up=0.0, requests=100)
+    assert len(turns) == 100, [t.outcome for t in turns]
+    assert [t.outcome for t in turns] == ["ok"] * 100  # none interrupted by its own voice
+    assert all(t.wake_model.startswith("hey_jarvis") for t in turns)
+
+
+def test_its_own_voice_does_not_open_a_follow_up(audio: AudioBuilder, models_dir: Path) -> None:
+    room = Room(person_requests(audio, 5, gap=9.0))
+    turns = run_room(room, ScriptedChat(pieces=[SELF_MENTION]), follow_up=4.0, requests=5)
+    assert [t.wake_model.split("_")[0] for t in turns] == ["hey"] * 5
+
+
+def test_a_person_saying_the_wake_word_over_a_faint_reply_interrupts_it(
+    audio: AudioBuilder, models_dir: Path
+) -> None:
+    first = read(audio.request("tell me something", wake_voice="en-us", tail=2.0))
+    second = read(audio.request("tell me something", wake_voice="en-gb", tail=8.0))
+    room = Room(np.concatenate([first, second]), gain=0.05)  # a mic that hears the box faintly
+    turns = run_room(room, ScriptedChat(pieces=[LONG_REPLY]), follow_up=0.0, requests=2)
+    assert [t.outcome for t in turns[:2]] == ["interrupted", "ok"]
+    assert turns[0].reply_text[-1].endswith("…")
+
+
+def run_room_with_aec(room: Room, chat: ScriptedChat, on_speech: bool) -> list[TurnRecord]:
+    profile = CONFIG.parent / "profiles" / "zero-download.yaml"
+    settings = load_settings(CONFIG, [profile])
+    daemon_settings = settings.daemon.model_copy(
+        update={
+            "audio": settings.daemon.audio.model_copy(
+                update={"echo_cancellation": EchoSettings(enabled=True, delay_ms=100)}
+            )
+        }
+    )
+    stages = build_stages(settings.model_copy(update={"daemon": daemon_settings}), room.sink)
+    assert stages.echo is not None and stages.guard is not None
+    stages.asr = ScriptedAsr(text="tell me something")
+    stages.responder = Responder(chat, settings.daemon.llm.timeouts, settings.persona)
+    turns: list[TurnRecord] = []
+    config = replace(
+        turn_settings(settings),
+        follow_up_seconds=0.0,
+        earcons=frozenset(),
+        barge_in_on_speech=on_speech,
+    )
+
+    async def go() -> None:
+        assistant = Assistant(stages, config, PersonaHolder(settings), turns.append)
+        room.clock = assistant.clock
+        try:
+            await assistant.listen(room.source)
+        finally:
+            await assistant.close()
+
+    asyncio.run(go())
+    return turns
+
+
+def test_with_echo_cancellation_the_wake_word_interrupts_a_loud_reply(
+    audio: AudioBuilder, models_dir: Path
+) -> None:
+    """Echo as loud as the person (gain 1.0): without AEC no barge-in is possible; with it, it
+    works, and the box's own "hey Jarvis" still does not wake it."""
+    first = read(audio.request("tell me something", wake_voice="en-us", tail=2.0))
+    second = read(audio.request("tell me something", wake_voice="en-gb", tail=8.0))
+    room = Room(np.concatenate([first, second]), gain=1.0)
+    turns = run_room_with_aec(room, ScriptedChat(pieces=[LONG_REPLY]), on_speech=False)
+    assert [t.outcome for t in turns[:2]] == ["interrupted", "ok"]
+
+    self_mention = Room(person_requests(audio, 5, gap=6.0), gain=1.0)
+    turns = run_room_with_aec(self_mention, ScriptedChat(pieces=[SELF_MENTION]), on_speech=False)
+    assert [t.outcome for t in turns] == ["ok"] * 5
+
+
+def test_with_echo_cancellation_plain_speech_interrupts(
+    audio: AudioBuilder, models_dir: Path
+) -> None:
+    first = read(audio.request("tell me something", wake_voice="en-us", tail=2.0))
+    talk_over = read(audio.concat(audio.speech("no wait, stop that"), audio.silence(6.0)))
+    room = Room(np.concatenate([first, talk_over]), gain=1.0)
+    turns = run_room_with_aec(room, ScriptedChat(pieces=[LONG_REPLY]), on_speech=True)
+    assert [t.outcome for t in turns[:2]] == ["interrupted", "ok"]
+    assert turns[1].wake_model == "follow-up"
