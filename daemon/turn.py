@@ -283,6 +283,9 @@ class Assistant:
     async def _interrupt(self) -> None:
         """Barge-in: stop the reply (LLM, TTS and playback together) and listen again."""
         assert self._respond_task is not None
+        stop_tts = getattr(self.stages.tts, "cancel", None)  # ChatTTS can stop mid-sentence
+        if callable(stop_tts):
+            stop_tts()
         self._respond_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._respond_task

@@ -10,6 +10,9 @@ from daemon.config import Persona
 
 
 class Synthesizer(Protocol):
+    """A voice. Backends that can stop mid-sentence also have `cancel()`, which the turn calls
+    on a barge-in (from the event loop thread) so the TTS thread is free at once."""
+
     name: str
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:

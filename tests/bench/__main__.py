@@ -12,13 +12,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.bench import listen_cost, llm_overhead
+from tests.bench import funasr_bench, listen_cost, llm_overhead, tts_bench
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
 
 BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "listen-cost": listen_cost.run,
     "llm-overhead": llm_overhead.run,
+    "funasr": funasr_bench.run,
+    "tts": tts_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -138,3 +138,13 @@ def test_wake_word_in_noise(audio: AudioBuilder, models_dir: Path, tmp_path: Pat
     [line] = run.turn_lines()
     assert "end=end-of-speech" in line  # the endpointer still found the end in noise
     assert float(np.asarray(re.findall(r"rec=([\d.]+)s", line), dtype=float)[0]) < 4.0
+
+
+def test_shipped_default_without_funasr_models_exits_78_with_the_fetch_command(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    for folder in ("openwakeword", "silero"):
+        (tmp_path / folder).symlink_to(models_dir / folder)
+    run = run_voiced("check", "--config", str(CONFIG), env={"VOICED_MODELS_DIR": str(tmp_path)})
+    assert run.returncode == 78, run.stderr
+    assert "voiced models fetch funasr" in run.stderr and str(tmp_path / "funasr") in run.stderr
