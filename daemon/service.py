@@ -31,6 +31,7 @@ from daemon.tts import make_synthesizer
 from daemon.turn import Assistant, Stages, TurnSettings
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
+from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,12 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     aec = d.audio.echo_cancellation
     echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
     guard = make_guard(d.conversation, wake, models, echo is not None)
+    detector = make_wake_detector(wake, models)
     return Stages(
         echo=echo,
         guard=guard,
-        wake=make_wake_detector(wake, models),
+        gate=QuietGate(detector) if wake.quiet_gate else None,
+        wake=detector,
         vad=make_vad(d.vad, models),
         asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),
         responder=Responder(make_chat_model(d.llm), d.llm.timeouts, settings.persona),

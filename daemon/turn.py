@@ -37,6 +37,7 @@ from daemon.tts.base import Synthesizer
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision
 from daemon.wake.base import WakeDetector, WakeHit
+from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Stages:
     sink: AudioSink
     guard: SelfTriggerGuard | None = None  # None: no barge-in protection (or AEC does it)
     echo: EchoCanceller | None = None  # cleans the microphone of the box's own voice
+    gate: QuietGate | None = None  # skips wake inference in a quiet room (wraps `wake`)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class Assistant:
             frame = await self._run(self._listen_exec, self.stages.echo.process, frame)
         if self._wake_listening():
             self._preroll.append(frame)
-            hit = await self._run(self._listen_exec, self.stages.wake.process, frame.samples)
+            hit = await self._detect(frame)
             if hit is not None and self._wake_allowed(hit, frame):
                 await self._on_wake(hit, frame)
                 return
@@ -221,6 +223,15 @@ class Assistant:
             await self._follow_up(frame)
         elif self.state is State.SPEAKING and self._speech_barges_in():
             await self._listen_over_reply(frame)
+
+    async def _detect(self, frame: AudioFrame) -> WakeHit | None:
+        """Score the frame, unless the room is quiet (then the thread is not even woken)."""
+        gate = self.stages.gate
+        if gate is None:
+            return await self._run(self._listen_exec, self.stages.wake.process, frame.samples)
+        if gate.quiet(frame.samples):
+            return None
+        return await self._run(self._listen_exec, gate.process, frame.samples)
 
     def _wake_listening(self) -> bool:
         if self.state is State.RECORDING:  # only early in a follow-up: see _on_wake
@@ -314,7 +325,7 @@ class Assistant:
         session = await self._run(self._asr_exec, self.stages.asr.start)
         self._utterance = Utterance(session, self._asr_exec)
         if hit is not None:  # forget the phrase just heard, so it cannot fire again
-            await self._run(self._listen_exec, self.stages.wake.reset)
+            await self._run(self._listen_exec, (self.stages.gate or self.stages.wake).reset)
         preroll = self.settings.preroll_seconds
         if follow_up is not None:  # speech began before the endpointer was sure of it
             preroll += self.settings.endpoint.min_speech_seconds

@@ -47,9 +47,8 @@ def test_user_install_keeps_an_edited_persona_and_uninstall_cleans_up(tmp_path: 
     assert (lay.venv / "bin" / "voiced").exists()
     assert (lay.models / "silero" / "silero_vad.onnx").exists()
     assert (lay.config / "persona.yaml").read_text() == (REPO / "config/persona.yaml").read_text()
-    assert f"ExecStart={lay.venv}/bin/voiced run --config {lay.config}/voiced.yaml" in (
-        lay.unit.read_text()
-    )
+    exec_start = f"ExecStart={lay.venv}/bin/voiced run --config {lay.config}/voiced.yaml"
+    assert exec_start + " --profile zero-download\n" in lay.unit.read_text()
     verify_unit(lay.unit, tmp_path)
 
     edited = "name: Mine\nlanguage: en\nsystem_prompt: my own words\n"

@@ -11,7 +11,7 @@ import pytest
 from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioFrame, Reframer
 from daemon.config import EndpointSettings, VadSettings, WakeSettings
 from daemon.models.errors import ModelMissing
-from daemon.turn import Recording, TurnSettings
+from daemon.recording import Recording
 from daemon.vad import make_vad
 from daemon.vad.endpoint import Decision
 from daemon.wake import make_wake_detector
@@ -82,7 +82,7 @@ def test_missing_models_name_the_path_and_the_fetch_command(
 
 def endpoint_time(wav: Path, models_dir: Path) -> tuple[Decision, float]:
     """Feed a whole clip as a recording; the audio time at which the endpointer decided."""
-    recording = Recording(make_vad(VadSettings(), models_dir), TurnSettings(EndpointSettings()))
+    recording = Recording(make_vad(VadSettings(), models_dir), EndpointSettings(), 0.5)
     for frame in Reframer(FRAME_SAMPLES).push(read(wav)):
         decision = recording.feed(AudioFrame(frame.samples, frame.start))
         if decision is not Decision.CONTINUE:
