@@ -110,7 +110,16 @@ class EndpointSettings(Section):
     """All in audio time: the same recording always ends at the same sample."""
 
     silence_seconds: PositiveSeconds = Field(
-        0.6, le=3.0, description="Silence after speech that ends the recording (hangover)."
+        0.6,
+        le=3.0,
+        description="Silence after speech that ends the recording (hangover), when "
+        "the ASR gives no partial transcript to judge by.",
+    )
+    finished_silence_seconds: PositiveSeconds = Field(
+        0.45, le=3.0, description="Hangover when the partial transcript sounds finished."
+    )
+    unfinished_silence_seconds: PositiveSeconds = Field(
+        1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
     )
     min_speech_seconds: PositiveSeconds = Field(
         0.2, description="Speech needed before silence can end the recording."

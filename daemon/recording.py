@@ -10,7 +10,7 @@ from daemon.asr.base import TranscriptionSession
 from daemon.audio.frames import AudioFrame, Reframer
 from daemon.config import EndpointSettings
 from daemon.vad.base import Vad
-from daemon.vad.endpoint import Decision, Endpointer
+from daemon.vad.endpoint import Decision, Endpointer, hangover_for
 
 
 class Recording:
@@ -18,6 +18,7 @@ class Recording:
 
     def __init__(self, vad: Vad, endpoint: EndpointSettings, vad_threshold: float) -> None:
         self._vad = vad
+        self._endpoint = endpoint
         self._chunker = Reframer(vad.chunk_samples)
         self.endpointer = Endpointer(endpoint, vad_threshold)
         vad.reset()
@@ -27,10 +28,13 @@ class Recording:
         for chunk in self._chunker.push(frame.samples):
             self._vad.probability(chunk.samples)
 
-    def feed(self, frame: AudioFrame) -> Decision:
+    def feed(self, frame: AudioFrame, partial: str = "") -> Decision:
+        """`partial`: what a streaming ASR has heard so far, if anything (sets the hangover)."""
         decision = Decision.CONTINUE
+        hangover = hangover_for(partial, self._endpoint)
         for chunk in self._chunker.push(frame.samples):
-            decision = self.endpointer.process(chunk.duration, self._vad.probability(chunk.samples))
+            prob = self._vad.probability(chunk.samples)
+            decision = self.endpointer.process(chunk.duration, prob, hangover)
             if decision is not Decision.CONTINUE:
                 break
         return decision
@@ -43,6 +47,11 @@ class Utterance:
     session: TranscriptionSession
     executor: concurrent.futures.Executor
     pending: list[asyncio.Future[None]] = field(default_factory=list)
+
+    @property
+    def partial(self) -> str:
+        """What a streaming backend has recognized so far ("" for offline ones)."""
+        return str(getattr(self.session, "partial", ""))
 
     def feed(self, frame: AudioFrame) -> None:
         loop = asyncio.get_running_loop()

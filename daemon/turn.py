@@ -340,7 +340,8 @@ class Assistant:
     async def _record(self, frame: AudioFrame) -> None:
         assert self._recording is not None and self._utterance is not None
         self._utterance.feed(frame)
-        decision = await self._run(self._listen_exec, self._recording.feed, frame)
+        partial = self._utterance.partial
+        decision = await self._run(self._listen_exec, self._recording.feed, frame, partial)
         if decision is not Decision.CONTINUE:
             await self._end_recording(decision)
 

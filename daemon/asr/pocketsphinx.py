@@ -16,10 +16,13 @@ from daemon.config import PocketsphinxSettings
 class _Session:
     def __init__(self, decoder: Decoder) -> None:
         self._decoder = decoder
+        self.partial = ""  # read by the endpointer on another thread: a str swap is atomic
         decoder.start_utt()
 
     def feed(self, samples: np.ndarray) -> None:
         self._decoder.process_raw(samples.astype(np.int16, copy=False).tobytes(), False, False)
+        hyp = self._decoder.hyp()
+        self.partial = hyp.hypstr if hyp else ""
 
     def finish(self) -> Transcript:
         self._decoder.end_utt()

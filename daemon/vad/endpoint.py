@@ -33,8 +33,14 @@ class Endpointer:
         self._speaking = False
         self._speech_run = 0.0
         self._silence_run = 0.0
+        self._hangover = settings.silence_seconds
 
-    def process(self, seconds: float, speech_prob: float) -> Decision:
+    def process(
+        self, seconds: float, speech_prob: float, hangover: float | None = None
+    ) -> Decision:
+        """`hangover`: the silence that ends this request, if the caller knows better than the
+        default (see `hangover_for`)."""
+        self._hangover = self._settings.silence_seconds if hangover is None else hangover
         self.elapsed += seconds
         self._update_speaking(speech_prob)
         if self._speaking:
@@ -58,10 +64,54 @@ class Endpointer:
 
     def _decide(self) -> Decision:
         s = self._settings
-        if self.speech_started and self._silence_run >= s.silence_seconds:
+        if self.speech_started and self._silence_run >= self._hangover:
             return Decision.END_OF_SPEECH
         if self.elapsed >= s.max_utterance_seconds:
             return Decision.MAX_LENGTH if self.speech_started else Decision.NO_SPEECH
         if not self.speech_started and self.elapsed >= s.no_speech_timeout_seconds:
             return Decision.NO_SPEECH
         return Decision.CONTINUE
+
+
+# Words after which a sentence is rarely finished: a pause after them is a pause, not the end.
+_CONTINUATIONS = (
+    "a an the and or but to of in on at for with from by my your his her our their this that "
+    "these those is are was were be what where when which who how about like um uh er so "
+    "because if please can could would"
+)
+CONTINUATION_WORDS = frozenset(_CONTINUATIONS.split())
+CONTINUATION_ENDINGS_ZH = (
+    "的",
+    "和",
+    "还有",
+    "然后",
+    "就是",
+    "那个",
+    "嗯",
+    "呃",
+    "在",
+    "把",
+    "给",
+    "跟",
+    "是",
+    "要",
+    "帮我",
+    "请",
+    "一个",
+)
+
+
+def hangover_for(partial: str, settings: EndpointSettings) -> float:
+    """How much silence ends the request, from what the streaming ASR has heard so far.
+
+    No partial transcript (an offline ASR): the default. One that ends on a word that needs
+    more ("what is the weather in", "帮我查一下明天的"): the longer hangover, so a pause to think
+    is not taken for the end. Otherwise the sentence looks finished: the shorter one.
+    """
+    text = partial.strip().lower()
+    if not text:
+        return settings.silence_seconds
+    words = text.split()
+    if words[-1] in CONTINUATION_WORDS or text.endswith(CONTINUATION_ENDINGS_ZH):
+        return settings.unfinished_silence_seconds
+    return settings.finished_silence_seconds

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.bench import funasr_bench, listen_cost, llm_overhead, tts_bench
+from tests.bench import endpointing, funasr_bench, listen_cost, llm_overhead, tts_bench
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
 
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "llm-overhead": llm_overhead.run,
     "funasr": funasr_bench.run,
     "tts": tts_bench.run,
+    "endpointing": endpointing.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -73,8 +73,11 @@ def reference_loop() -> Loop:
 
     use_litert_as_tflite_runtime()
     models = default_models_dir()
-    model = Model(wakeword_models=[str(resolve_model("hey_jarvis", models))],
-                  inference_framework="tflite", **feature_models("tflite", models))
+    model = Model(
+        wakeword_models=[str(resolve_model("hey_jarvis", models))],
+        inference_framework="tflite",
+        **feature_models("tflite", models),
+    )
     threshold, refractory = WakeSettings().threshold, WakeSettings().refractory_seconds
 
     def process(frames: list[AudioFrame]) -> int:
@@ -106,8 +109,9 @@ def _cost(loop: Loop, frames: list[AudioFrame]) -> dict[str, float | int]:
 def _positives(audio: AudioBuilder) -> list[np.ndarray]:
     clips = []
     for voice in VOICES:
-        clean = audio.concat(audio.silence(3.0), audio.speech("hey jarvis", voice),
-                             audio.silence(1.5))
+        clean = audio.concat(
+            audio.silence(3.0), audio.speech("hey jarvis", voice), audio.silence(1.5)
+        )
         clips += [read(clean), read(audio.with_noise(clean, snr_db=10))]
     return clips
 
