@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.bench import endpointing, funasr_bench, listen_cost, llm_overhead, tts_bench
+from tests.bench import (
+    endpointing,
+    funasr_bench,
+    latency,
+    listen_cost,
+    llm_overhead,
+    tts_bench,
+)
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
 
@@ -22,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "funasr": funasr_bench.run,
     "tts": tts_bench.run,
     "endpointing": endpointing.run,
+    "latency": latency.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

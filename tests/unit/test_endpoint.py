@@ -289,3 +289,29 @@ def test_variable_chunk_lengths_add_up_in_audio_time() -> None:
     assert ep.process(0.1, SILENCE) == Decision.END_OF_SPEECH
     assert ep.elapsed == pytest.approx(0.85)
     assert ep.last_speech_end == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    ("partial", "expected"),
+    [
+        ("", 0.6),  # an offline ASR: no partial, the default
+        ("what time is it", 0.45),
+        ("set a timer for", 1.3),
+        ("what is the weather in", 1.3),
+        ("帮我查一下明天的", 1.3),
+        ("明天会下雨吗", 0.45),
+    ],
+)
+def test_hangover_follows_the_partial_transcript(partial: str, expected: float) -> None:
+    from daemon.vad.endpoint import hangover_for
+
+    assert hangover_for(partial, EndpointSettings()) == expected
+
+
+def test_a_longer_hangover_keeps_a_thinking_pause_inside_the_request() -> None:
+    endpointer = Endpointer(EndpointSettings())
+    for _ in range(20):  # 0.64 s of speech
+        endpointer.process(0.032, 0.9, hangover=1.3)
+    decisions = [endpointer.process(0.032, 0.0, hangover=1.3) for _ in range(30)]  # 0.96 s
+    assert set(decisions) == {Decision.CONTINUE}
+    assert endpointer.process(0.032, 0.0, hangover=0.45) is Decision.END_OF_SPEECH
