@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from daemon.models.download import DownloadError, RemoteFile, download
+from daemon.models.download import DownloadError, RemoteFile, download_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,4 @@ def fetch_chattts(
 
 
 def _fetch_file(remote: RemoteFile, folder: Path, session: requests.Session) -> Path:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return download(remote, folder, session)
-        except requests.RequestException as exc:
-            if attempt == ATTEMPTS:
-                raise DownloadError(f"{remote.path}: {exc} (after {ATTEMPTS} attempts)") from exc
-            log.warning("%s: interrupted (%s); resuming", remote.path, exc)
-    raise AssertionError("unreachable")
+    return download_with_retries(remote, folder, session, ATTEMPTS)

@@ -83,6 +83,20 @@ def download(
     return final
 
 
+def download_with_retries(
+    remote: RemoteFile, folder: Path, session: requests.Session, attempts: int = 3
+) -> Path:
+    """download() again after a broken connection: each try resumes the .part file."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return download(remote, folder, session)
+        except requests.RequestException as exc:
+            if attempt == attempts:
+                raise DownloadError(f"{remote.path}: {exc} (after {attempts} attempts)") from exc
+            log.warning("%s: interrupted (%s); resuming", remote.path, exc)
+    raise AssertionError("unreachable")
+
+
 def download_all(
     files: list[RemoteFile], folder: Path, session: requests.Session | None = None
 ) -> int:

@@ -22,7 +22,7 @@ from urllib.parse import quote_plus
 
 import requests
 
-from daemon.models.download import DownloadError, RemoteFile, download, is_present
+from daemon.models.download import DownloadError, RemoteFile, download_with_retries, is_present
 
 __all__ = ["DEFAULT_HUB", "FUNASR_MODELS", "HUB_ENV", "fetch_funasr", "fetch_model", "list_files"]
 
@@ -119,15 +119,7 @@ def list_files(
 
 
 def _fetch_file(remote: RemoteFile, folder: Path, session: requests.Session) -> Path:
-    """download() with retries: a broken connection resumes the .part file where it stopped."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return download(remote, folder, session)
-        except requests.RequestException as exc:
-            if attempt == ATTEMPTS:
-                raise DownloadError(f"{remote.path}: {exc} (after {ATTEMPTS} attempts)") from exc
-            log.warning("%s: interrupted (%s); resuming", remote.path, exc)
-    raise AssertionError("unreachable")
+    return download_with_retries(remote, folder, session, ATTEMPTS)
 
 
 def fetch_model(
