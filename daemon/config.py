@@ -157,11 +157,41 @@ class FunasrSettings(Section):
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
 
 
+class RemoteEndpoint(Section):
+    """An OpenAI-compatible audio server (`voiced serve` on a GPU machine) used by a box."""
+
+    base_url: str = Field(description="API root, e.g. http://gpu.lan:8080/v1")
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the API key (never the key itself)."
+    )
+    api_key_file: str | None = Field(None, description="File whose first line is the API key.")
+    connect_seconds: PositiveSeconds = Field(3.0, description="TCP/TLS connect deadline.")
+
+    def api_key(self) -> str | None:
+        """The key from the environment or the key file; None for a server without keys."""
+        if self.api_key_env and os.environ.get(self.api_key_env):
+            return os.environ[self.api_key_env]
+        if self.api_key_file:
+            try:
+                return Path(self.api_key_file).expanduser().read_text().strip().splitlines()[0]
+            except (OSError, IndexError):
+                pass
+        return None
+
+
+class RemoteAsrSettings(RemoteEndpoint):
+    model: str = Field("funasr", description="Model name sent with each request.")
+    language: str | None = Field(None, description="Language hint (zh, en ...); None = auto.")
+
+
 class AsrSettings(Section):
-    backend: Literal["pocketsphinx", "funasr"] = "pocketsphinx"
+    backend: Literal["pocketsphinx", "funasr", "remote"] = "pocketsphinx"
     timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline for the final transcript.")
     pocketsphinx: PocketsphinxSettings = PocketsphinxSettings()
     funasr: FunasrSettings = FunasrSettings()
+    remote: RemoteAsrSettings | None = Field(
+        None, description="The audio server, for backend remote (`voiced serve`)."
+    )
 
 
 class LlmEndpoint(Section):
@@ -228,13 +258,33 @@ class ChatttsSettings(Section):
     )
 
 
+class RemoteTtsSettings(RemoteEndpoint):
+    model: str = Field("chattts", description="Model name sent with each request.")
+    voice: str | None = Field(
+        None,
+        description="Voice sent to the server; None = from the persona (its ChatTTS speaker, "
+        "else seed-N).",
+    )
+    response_format: Literal["pcm", "wav"] = Field(
+        "pcm", description="pcm: raw 16-bit mono, streamed; wav: the same with a header."
+    )
+    sample_rate: int = Field(
+        24000,
+        gt=0,
+        description="Rate of pcm audio when the server does not state it (X-Sample-Rate).",
+    )
+
+
 class TtsSettings(Section):
-    backend: Literal["espeak", "chattts"] = "espeak"
+    backend: Literal["espeak", "chattts", "remote"] = "espeak"
     fallback: Literal["espeak", "none"] = Field(
         "espeak",
         description="Speaks the same text if the main TTS fails, times out or has no model.",
     )
     chattts: ChatttsSettings = ChatttsSettings()
+    remote: RemoteTtsSettings | None = Field(
+        None, description="The audio server, for backend remote (`voiced serve`)."
+    )
     timeout_seconds: PositiveSeconds = Field(
         10.0, description="Deadline to synthesize one sentence."
     )
@@ -275,6 +325,41 @@ class ConversationSettings(Section):
     earcons: EarconSettings = EarconSettings()
 
 
+class ServeSettings(Section):
+    """`voiced serve`: this machine's ASR and TTS for many boxes, over HTTP."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to listen on (0 = any free one).")
+    api_keys_env: str | None = Field(
+        None, description="Environment variable holding accepted API keys, comma-separated."
+    )
+    api_keys_file: str | None = Field(
+        None, description="File with one accepted API key per line. No keys at all = open."
+    )
+    capacity: int = Field(
+        8, ge=1, le=1024, description="Requests admitted at once (running + queued); 503 beyond."
+    )
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503.")
+    max_request_bytes: int = Field(
+        10_000_000, gt=0, description="Largest request body accepted (413 beyond)."
+    )
+    max_audio_seconds: PositiveSeconds = Field(60.0, description="Longest audio transcribed.")
+    max_text_chars: int = Field(1000, gt=0, description="Longest text synthesized.")
+
+    def api_keys(self) -> frozenset[str]:
+        """The accepted keys from the environment and the key file (never logged)."""
+        keys: set[str] = set()
+        if self.api_keys_env:
+            keys |= {k.strip() for k in os.environ.get(self.api_keys_env, "").split(",")}
+        if self.api_keys_file:
+            try:
+                lines = Path(self.api_keys_file).expanduser().read_text().splitlines()
+            except OSError as exc:
+                raise ConfigError(self.api_keys_file, "serve.api_keys_file", str(exc)) from None
+            keys |= {line.strip() for line in lines}
+        return frozenset(k for k in keys if k)
+
+
 class DaemonSettings(Section):
     persona: str = Field(
         "persona.yaml", description="Persona file, relative to this file's folder."
@@ -297,6 +382,7 @@ class DaemonSettings(Section):
     llm: LlmSettings = LlmSettings()
     tts: TtsSettings = TtsSettings()
     conversation: ConversationSettings = ConversationSettings()
+    serve: ServeSettings | None = Field(None, description="`voiced serve` (a GPU server).")
 
 
 # --- persona.yaml ------------------------------------------------------------------------------

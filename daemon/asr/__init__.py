@@ -6,6 +6,7 @@ from pathlib import Path
 
 from daemon.asr.base import Transcriber, Transcript, TranscriptionSession
 from daemon.config import AsrSettings
+from daemon.errors import ConfigError
 
 __all__ = ["Transcriber", "Transcript", "TranscriptionSession", "make_transcriber"]
 
@@ -22,4 +23,10 @@ def make_transcriber(
         from daemon.asr.funasr import FunasrTranscriber
 
         return FunasrTranscriber(settings.funasr, models_dir, hotwords)
+    if settings.backend == "remote":
+        from daemon.asr.remote import RemoteTranscriber
+
+        if settings.remote is None:
+            raise ConfigError("voiced.yaml", "asr.remote", "required for asr.backend remote")
+        return RemoteTranscriber(settings.remote, settings.timeout_seconds)
     raise ValueError(f"unknown ASR backend {settings.backend!r}")

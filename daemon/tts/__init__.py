@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from daemon.config import TtsSettings
-from daemon.errors import ErrorCode
+from daemon.errors import ConfigError, ErrorCode
 from daemon.models.errors import ModelMissing
 from daemon.tts.base import Synthesizer
 
@@ -35,11 +35,22 @@ def make_synthesizer(settings: TtsSettings, models_dir: Path) -> Synthesizer:
 
     if settings.backend == "espeak":
         return PolishedSynthesizer(EspeakSynthesizer(settings.espeak, settings.timeout_seconds))
-    if settings.backend != "chattts":
+    if settings.backend not in ("chattts", "remote"):
         raise ValueError(f"unknown TTS backend {settings.backend!r}")
+    if settings.backend == "remote" and settings.remote is None:
+        raise ConfigError("voiced.yaml", "tts.remote", "required for tts.backend remote")
     if settings.fallback == "none":
-        return PolishedSynthesizer(_chattts(settings, models_dir))
+        return PolishedSynthesizer(_primary(settings, models_dir))
     return PolishedSynthesizer(_with_fallback(settings, models_dir))
+
+
+def _primary(settings: TtsSettings, models_dir: Path) -> Synthesizer:
+    if settings.backend == "remote":
+        from daemon.tts.remote import RemoteSynthesizer
+
+        assert settings.remote is not None  # make_synthesizer checked
+        return RemoteSynthesizer(settings.remote, settings.timeout_seconds)
+    return _chattts(settings, models_dir)
 
 
 def _chattts(settings: TtsSettings, models_dir: Path) -> Synthesizer:
@@ -55,7 +66,7 @@ def _with_fallback(settings: TtsSettings, models_dir: Path) -> Synthesizer:
     fallback = EspeakSynthesizer(settings.espeak, settings.timeout_seconds)
     deadline = primary_deadline(settings.timeout_seconds)
     try:
-        primary = _chattts(settings, models_dir)
+        primary = _primary(settings, models_dir)
     except ModelMissing as exc:
         return FallbackSynthesizer(
             None, fallback, deadline, Unavailable(ErrorCode.MODEL_MISSING, str(exc))
@@ -65,6 +76,6 @@ def _with_fallback(settings: TtsSettings, models_dir: Path) -> Synthesizer:
         return FallbackSynthesizer(None, fallback, deadline, reason)
     except Exception as exc:  # a broken model must not keep an always-on box from speaking
         log.debug("ChatTTS failed to start", exc_info=True)
-        reason = Unavailable(ErrorCode.TTS_FAILED, f"ChatTTS failed to start: {exc}")
+        reason = Unavailable(ErrorCode.TTS_FAILED, f"{settings.backend} failed to start: {exc}")
         return FallbackSynthesizer(None, fallback, deadline, reason)
     return FallbackSynthesizer(primary, fallback, deadline)
