@@ -326,6 +326,23 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """ASR and TTS for many boxes over HTTP (daemon/serve/app.py); models load before listening."""
+    import uvicorn
+
+    from daemon.config import ServeSettings
+    from daemon.serve.app import create_app, load_engines
+
+    settings = load(args)
+    setup_logging(args.log_level or settings.daemon.log_level)
+    serve = settings.daemon.serve or ServeSettings()
+    app = create_app(settings, load_engines(settings))
+    host, port = args.host or serve.host, serve.port if args.port is None else args.port
+    log.info("serving on http://%s:%s/v1", host, port)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    return EXIT_OK
+
+
 # --- parsing -----------------------------------------------------------------------------------
 
 
@@ -403,6 +420,12 @@ def parser() -> argparse.ArgumentParser:
     tr = with_config(sub.add_parser("transcribe", help="transcribe a WAV with the configured ASR"))
     tr.add_argument("wav")
     tr.set_defaults(func=cmd_transcribe)
+
+    serve = with_config(sub.add_parser("serve", help="serve ASR and TTS to boxes over HTTP"))
+    serve.add_argument("--host", help="address to listen on (default: serve.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: serve.port)")
+    serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.set_defaults(func=cmd_serve)
     return p
 
 

@@ -1,0 +1,1 @@
+"""`voiced serve`: one GPU machine's ASR and TTS for many boxes, over OpenAI's audio API."""

@@ -1,0 +1,449 @@
+"""The ASGI app of `voiced serve`: OpenAI-compatible transcription and speech for many boxes.
+
+Endpoints: POST /v1/audio/transcriptions (multipart, FunASR or whatever asr.backend names),
+POST /v1/audio/speech (JSON, streamed pcm or wav from tts.backend), GET /v1/models, GET /health.
+
+- The models are loaded once (`load_engines`) before the app is built; each is used by one
+  request at a time (neither FunASR nor ChatTTS is thread-safe), under its own lock, on a worker
+  thread, so the event loop only ever parses, checks and streams.
+- At most serve.capacity requests are admitted at once (running or waiting for a model); beyond
+  that the answer is 503 with Retry-After at once, so a burst is never queued without bound.
+- Every refusal is a 4xx JSON error in OpenAI's shape ({"error": {"message", "type", "code"}}).
+- API keys (Bearer) are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import struct
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import numpy as np
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Message
+
+from daemon.asr.base import Transcriber, Transcript
+from daemon.audio.frames import AudioChunk, float_to_int16, resample
+from daemon.config import ChatttsVoice, Persona, ServeSettings, Settings
+from daemon.errors import ErrorCode, StageError
+from daemon.serve.audio import BadAudio, decode_audio
+from daemon.tts.base import Synthesizer
+
+__all__ = ["Engines", "create_app", "load_engines"]
+
+log = logging.getLogger("daemon.serve")
+_SEED_VOICE = re.compile(r"^seed-(\d{1,9})$")
+MIN_SPEAKER_CHARS = 64  # ChatTTS speaker strings are long; OpenAI voice names are not
+SPEECH_FORMATS = ("pcm", "wav")
+
+
+@dataclass
+class Engines:
+    """The loaded models, each with the lock that keeps it to one request at a time."""
+
+    transcriber: Transcriber
+    synthesizer: Synthesizer
+    persona: Persona
+    asr_lock: threading.Lock = field(default_factory=threading.Lock)
+    tts_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Load the configured ASR and TTS once (slow), as `voiced run` would."""
+    from daemon.asr import make_transcriber
+    from daemon.tts import make_synthesizer
+
+    hotwords = [settings.persona.name, *settings.persona.hotwords]
+    models = settings.models_dir()
+    transcriber = make_transcriber(settings.daemon.asr, models, hotwords)
+    synthesizer = make_synthesizer(settings.daemon.tts, models)
+    return Engines(transcriber, synthesizer, settings.persona)
+
+
+class ApiError(Exception):
+    """A refusal that becomes a JSON error response."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+    def response(self) -> JSONResponse:
+        kind = "invalid_request_error" if self.status < 500 else "server_error"
+        body = {"error": {"message": self.message, "type": kind, "code": self.code}}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+class Admission:
+    """At most `capacity` requests inside at once; the rest are turned away, not queued."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.active = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.active >= self.capacity:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+@dataclass
+class Timing:
+    """What the per-request log line reports."""
+
+    started: float = field(default_factory=time.monotonic)
+    wait: float = 0.0
+    run: float = 0.0
+    detail: str = ""
+
+    def line(self, request: Request, status: int) -> str:
+        total = time.monotonic() - self.started
+        return (
+            f"{request.method} {request.url.path} {status} wait={self.wait:.3f}s "
+            f"run={self.run:.3f}s total={total:.3f}s {self.detail}"
+        ).rstrip()
+
+
+class Service:
+    """The handlers, with the engines, limits and keys they share."""
+
+    def __init__(self, engines: Engines, serve: ServeSettings) -> None:
+        self.engines = engines
+        self.limits = serve
+        self.keys = serve.api_keys()
+        self.admission = Admission(serve.capacity)
+        if not self.keys:
+            log.warning("no API keys configured (serve.api_keys_env/_file): the server is open")
+
+    # --- checks shared by the endpoints ---
+
+    def authorize(self, request: Request) -> None:
+        if not self.keys:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing_api_key", "an API key is required (Authorization: Bearer)")
+        given = token.strip().encode()
+        if not any(hmac.compare_digest(given, key.encode()) for key in self.keys):
+            raise ApiError(401, "invalid_api_key", "the API key is not valid")
+
+    def admit(self) -> None:
+        if not self.admission.enter():
+            retry = str(self.limits.retry_after_seconds)
+            raise ApiError(503, "busy", "the server is busy; retry later", {"Retry-After": retry})
+
+    async def body(self, request: Request) -> bytes:
+        """The request body, refused with 413 as soon as it is over the limit."""
+        limit = self.limits.max_request_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, "request_too_large", f"the request is over {limit} bytes")
+        parts, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise ApiError(413, "request_too_large", f"the request is over {limit} bytes")
+            parts.append(part)
+        return b"".join(parts)
+
+    async def guarded(
+        self, request: Request, handler: Callable[[Request, Timing], Any]
+    ) -> Response:
+        """Authorization, admission, errors and the log line around one inference request.
+
+        The handler may hand the admission slot over to a streamed response (it returns
+        `(response, True)`), which then leaves when its stream ends.
+        """
+        timing = Timing()
+        handed_over = False
+        status = 500
+        try:
+            self.authorize(request)
+            self.admit()
+            try:
+                response, handed_over = await handler(request, timing)
+            finally:
+                if not handed_over:
+                    self.admission.leave()
+            status = response.status_code
+            return response
+        except ApiError as err:
+            status = err.status
+            return err.response()
+        except StageError as err:
+            log.warning("%s %s: %s", request.method, request.url.path, err)
+            status = 500
+            return ApiError(500, str(err.code), err.detail).response()
+        finally:
+            if not handed_over:
+                log.info("%s", timing.line(request, status))
+
+    # --- endpoints ---
+
+    async def transcriptions(self, request: Request) -> Response:
+        return await self.guarded(request, self._transcribe)
+
+    async def speech(self, request: Request) -> Response:
+        return await self.guarded(request, self._speak)
+
+    async def models(self, request: Request) -> Response:
+        try:
+            self.authorize(request)
+        except ApiError as err:
+            return err.response()
+        names = [self.engines.transcriber.name, self.engines.synthesizer.name]
+        data = [{"id": name, "object": "model", "owned_by": "voiced"} for name in names]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "asr": self.engines.transcriber.name,
+                "tts": self.engines.synthesizer.name,
+                "active": self.admission.active,
+                "capacity": self.admission.capacity,
+            }
+        )
+
+    # --- transcription ---
+
+    async def _transcribe(self, request: Request, timing: Timing) -> tuple[Response, bool]:
+        form = await _form(request, await self.body(request), self.limits.max_request_bytes)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ApiError(400, "missing_file", "the form has no 'file' field with audio")
+        try:
+            samples = decode_audio(await upload.read(), self.limits.max_audio_seconds)
+        except BadAudio as err:
+            raise ApiError(400, err.code, str(err)) from None
+        timing.detail = f"audio={len(samples) / 16000:.2f}s"
+        transcript = await anyio.to_thread.run_sync(self._run_asr, samples, timing)
+        timing.detail += f" chars={len(transcript.text)}"
+        if str(form.get("response_format") or "json") == "text":
+            return PlainTextResponse(transcript.text), False
+        body: dict[str, Any] = {"text": transcript.text}
+        if transcript.language:
+            body["language"] = transcript.language
+        return JSONResponse(body), False
+
+    def _run_asr(self, samples: np.ndarray, timing: Timing) -> Transcript:
+        queued = time.monotonic()
+        with self.engines.asr_lock:
+            started = time.monotonic()
+            timing.wait = started - queued
+            try:
+                session = self.engines.transcriber.start()
+                session.feed(samples)
+                return session.finish()
+            finally:
+                timing.run = time.monotonic() - started
+
+    # --- speech ---
+
+    async def _speak(self, request: Request, timing: Timing) -> tuple[Response, bool]:
+        text, persona, form = self._speech_request(await self.body(request))
+        timing.detail = f"chars={len(text)}"
+        producer = _Producer(self.engines, text, persona, timing, asyncio.get_running_loop())
+        first = await producer.first()
+        rate = first.sample_rate
+        headers = {"X-Sample-Rate": str(rate)}
+        media = "audio/wav" if form == "wav" else "audio/pcm"
+        stream = self._stream(request, producer, first, form, timing)
+        return StreamingResponse(stream, media_type=media, headers=headers), True
+
+    def _speech_request(self, raw: bytes) -> tuple[str, Persona, str]:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "invalid_json", "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "the body must be a JSON object")
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "empty_input", "'input' must be non-empty text")
+        if len(text) > self.limits.max_text_chars:
+            limit = self.limits.max_text_chars
+            raise ApiError(400, "input_too_long", f"'input' is over {limit} characters")
+        form = body.get("response_format") or "pcm"
+        if form not in SPEECH_FORMATS:
+            allowed = ", ".join(SPEECH_FORMATS)
+            raise ApiError(400, "unsupported_format", f"response_format must be one of {allowed}")
+        persona = persona_for(self.engines.persona, body.get("voice"), body.get("language"))
+        return text.strip(), persona, form
+
+    async def _stream(
+        self, request: Request, producer: _Producer, first: AudioChunk, form: str, timing: Timing
+    ) -> AsyncIterator[bytes]:
+        status = 200
+        try:
+            if form == "wav":
+                yield wav_header(first.sample_rate)
+            yield pcm_bytes(first, first.sample_rate)
+            async for chunk in producer.rest():
+                yield pcm_bytes(chunk, first.sample_rate)
+        except StageError as err:  # mid-stream: the status is sent already; end the stream
+            status = 500
+            log.warning("%s %s: %s", request.method, request.url.path, err)
+        finally:
+            producer.stop()
+            self.admission.leave()
+            log.info("%s", timing.line(request, status))
+
+
+def persona_for(base: Persona, voice: object, language: object) -> Persona:
+    """The server's persona with the request's voice (seed-N or a ChatTTS speaker string)."""
+    chattts = base.voice.chattts
+    if isinstance(voice, str) and (match := _SEED_VOICE.match(voice)):
+        chattts = ChatttsVoice(**{**chattts.model_dump(), "speaker": None, "seed": int(match[1])})
+    elif isinstance(voice, str) and len(voice) >= MIN_SPEAKER_CHARS:
+        chattts = ChatttsVoice(**{**chattts.model_dump(), "speaker": voice})
+    update: dict[str, Any] = {"voice": base.voice.model_copy(update={"chattts": chattts})}
+    if language in ("en", "zh"):
+        update["language"] = language
+    return base.model_copy(update=update)
+
+
+def pcm_bytes(chunk: AudioChunk, rate: int) -> bytes:
+    """16-bit little-endian mono at `rate` (a fallback voice may speak at another rate)."""
+    samples = resample(chunk.samples.astype(np.float32), chunk.sample_rate, rate)
+    return float_to_int16(samples).astype("<i2").tobytes()
+
+
+def wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header for a stream of unknown length (sizes 0xFFFFFFFF)."""
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    unknown = 0xFFFFFFFF
+    return (
+        b"RIFF" + struct.pack("<I", unknown) + b"WAVE"
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"data" + struct.pack("<I", unknown)
+    )  # fmt: skip
+
+
+async def _form(request: Request, body: bytes, limit: int) -> Any:
+    """The multipart form of an already-read body (read once, under the size limit)."""
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise ApiError(400, "not_multipart", "send the audio as multipart/form-data ('file')")
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        return await Request(request.scope, replay).form(max_part_size=limit)
+    except Exception as exc:  # python-multipart raises several kinds for a malformed form
+        raise ApiError(400, "invalid_form", f"the form cannot be parsed ({exc})") from None
+
+
+_DONE = object()
+
+
+class _Producer:
+    """Runs one sentence of TTS on its own thread under the model's lock, handing chunks to the
+    event loop; stop() makes it quit at the next chunk (client gone, or stream finished)."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        text: str,
+        persona: Persona,
+        timing: Timing,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.engines, self.text, self.persona, self.timing = engines, text, persona, timing
+        self.loop = loop
+        self.items: asyncio.Queue[object] = asyncio.Queue()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="serve-tts", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        queued = time.monotonic()
+        with self.engines.tts_lock:
+            started = time.monotonic()
+            self.timing.wait = started - queued
+            try:
+                for chunk in self._chunks():
+                    if self.stopped.is_set():
+                        break
+                    self._put(chunk)
+                self._put(_DONE)
+            except Exception as exc:
+                self._put(exc)
+            finally:
+                self.timing.run = time.monotonic() - started
+
+    def _chunks(self) -> Iterator[AudioChunk]:
+        return iter(self.engines.synthesizer.synthesize(self.text, self.persona))
+
+    def _put(self, item: object) -> None:
+        self.loop.call_soon_threadsafe(self.items.put_nowait, item)
+
+    async def _next(self) -> AudioChunk | None:
+        item = await self.items.get()
+        if item is _DONE:
+            return None
+        if isinstance(item, StageError):
+            raise item
+        if isinstance(item, Exception):
+            raise _tts_error(item)
+        assert isinstance(item, AudioChunk)
+        return item
+
+    async def first(self) -> AudioChunk:
+        chunk = await self._next()
+        if chunk is None:
+            raise ApiError(500, "tts-failed", "the voice produced no audio")
+        return chunk
+
+    async def rest(self) -> AsyncIterator[AudioChunk]:
+        while (chunk := await self._next()) is not None:
+            yield chunk
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def _tts_error(exc: Exception) -> StageError:
+    return StageError(ErrorCode.TTS_FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def create_app(settings: Settings, engines: Engines) -> Starlette:
+    """The app around already-loaded engines (load_engines), limits from settings.daemon.serve."""
+    service = Service(engines, settings.daemon.serve or ServeSettings())
+    routes = [
+        Route("/v1/audio/transcriptions", service.transcriptions, methods=["POST"]),
+        Route("/v1/audio/speech", service.speech, methods=["POST"]),
+        Route("/v1/models", service.models, methods=["GET"]),
+        Route("/health", service.health, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.service = service
+    return app
