@@ -229,7 +229,7 @@ class Assistant:
         gate = self.stages.gate
         if gate is None:
             return await self._run(self._listen_exec, self.stages.wake.process, frame.samples)
-        if gate.quiet(frame.samples):
+        if gate.quiet(frame.samples) or gate.hold(frame.samples):
             return None
         return await self._run(self._listen_exec, gate.process, frame.samples)
 

@@ -6,8 +6,11 @@ utterance in feed() and posts it as one 16 kHz WAV in finish().
 
 Why `requests` and not the openai SDK's audio.transcriptions: requests is already a core
 dependency, it is synchronous like the ASR worker thread that calls finish(), and its
-(connect, read) timeout pair maps directly onto the two deadlines needed here. The SDK would add
-its own retries (which would stretch the turn's deadline) and a second HTTP stack to configure.
+(connect, read) timeout pair maps directly onto the two deadlines needed here: connect from
+asr.remote.connect_seconds, and asr.timeout_seconds for the answer, which is one small JSON
+object, so the wait for its first byte is the whole wait (the turn's own ASR deadline bounds the
+rest). The SDK would add its own retries (which would stretch the turn's deadline) and a second
+HTTP stack to configure.
 """
 
 from __future__ import annotations

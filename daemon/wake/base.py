@@ -15,7 +15,8 @@ class WakeHit:
 
 
 class WakeDetector(Protocol):
-    """Scores 80 ms frames (1280 int16 samples at 16 kHz). Not thread-safe: one caller thread."""
+    """Scores audio in multiples of 80 ms (1280 int16 samples at 16 kHz): one frame, or a few at
+    once (one hit for all of them). Not thread-safe: one caller thread."""
 
     name: str
 

@@ -5,6 +5,10 @@ room's noise floor cannot hold a wake word, so it is not scored; the last second
 frames is kept and replayed into the detector when sound returns, so its streaming features lead
 into the speech as if nothing had been skipped. After any sound the gate stays open a while, to
 cover the detector's lag behind the end of a phrase.
+
+When there is sound, frames are scored in pairs (160 ms in one call): openWakeWord computes its
+features for both at once and the listener thread is woken half as often, for at most 80 ms more
+detection latency.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class QuietGate:
             maxlen=round(REPLAY_SECONDS * SAMPLE_RATE / FRAME_SAMPLES)
         )
         self._open_frames = 0
+        self._held: np.ndarray | None = None
         self.skipped_frames = 0
 
     def quiet(self, samples: np.ndarray) -> bool:
@@ -47,15 +52,28 @@ class QuietGate:
         if self._open_frames > 0:
             self._open_frames -= 1
             return False
+        if self._held is not None:  # a frame waiting for its pair: score it alone now
+            self._skipped.append(self._held)
+            self._held = None
         self._skipped.append(samples)
         self.skipped_frames += 1
         return True
 
+    def hold(self, samples: np.ndarray) -> bool:
+        """True if the frame is kept to be scored with the next one (event loop, cheap)."""
+        if self._held is None:
+            self._held = samples
+            return True
+        return False
+
     def process(self, samples: np.ndarray) -> WakeHit | None:
         while self._skipped:  # what was skipped leads into this frame
             self.detector.process(self._skipped.popleft())
-        return self.detector.process(samples)
+        held, self._held = self._held, None
+        pair = samples if held is None else np.concatenate([held, samples])
+        return self.detector.process(pair)
 
     def reset(self) -> None:
         self._skipped.clear()
+        self._held = None
         self.detector.reset()

@@ -28,15 +28,20 @@ def _memory_gib() -> float:
     return 0.0
 
 
-def describe(
-    packages: tuple[str, ...] = (
-        "openwakeword",
-        "onnxruntime",
-        "ai-edge-litert",
-        "pocketsphinx",
-        "numpy",
-    ),
-) -> dict[str, object]:
+PACKAGES = (
+    "openwakeword",
+    "onnxruntime",
+    "ai-edge-litert",
+    "pocketsphinx",
+    "numpy",
+    "torch",
+    "funasr",
+    "ChatTTS",
+    "livekit",
+)
+
+
+def describe(packages: tuple[str, ...] = PACKAGES) -> dict[str, object]:
     versions = {}
     for name in packages:
         try:

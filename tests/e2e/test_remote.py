@@ -32,10 +32,10 @@ from daemon.config import (
     load_settings,
 )
 from daemon.errors import ErrorCode, StageError
-from daemon.serve.app import Engines, create_app, load_engines
+from daemon.serve.app import Engines, create_app, load_engines, wav_header
 from daemon.serve.server import BackgroundServer
 from daemon.tts import make_synthesizer
-from daemon.tts.remote import RemoteSynthesizer
+from daemon.tts.remote import PcmDecoder, RemoteSynthesizer
 from daemon.turn import TurnSettings
 from tests.conftest import REPO
 from tests.fixtures import chattts_assets, funasr_models
@@ -182,6 +182,28 @@ def test_remote_tts_streams_the_servers_voice(served, form: str) -> None:
     local = np.concatenate([c.samples for c in engines.synthesizer.synthesize("你好。", ZH)])
     assert len(remote) == len(local)  # same seed, same text: the same sentence
     assert np.abs(remote - np.clip(local, -1, 1)).max() < 1e-3  # 16-bit on the wire
+
+
+def test_the_pcm_decoder_joins_samples_split_between_pieces() -> None:
+    pcm = (np.arange(-50, 50, dtype="<i2") * 300).tobytes()
+    for wav in (False, True):
+        data = (wav_header(22050) if wav else b"") + pcm
+        decoder = PcmDecoder(16000, wav=wav)
+        chunks = [c for i in range(0, len(data), 7) if (c := decoder.feed(data[i : i + 7]))]
+        samples = np.concatenate([c.samples for c in chunks])
+        assert np.array_equal(np.round(samples * 32768).astype(np.int16), np.frombuffer(pcm, "<i2"))
+        assert {c.sample_rate for c in chunks} == {22050 if wav else 16000}
+
+
+def test_cancel_ends_a_remote_sentence_at_once(served) -> None:
+    server, _ = served
+    tts = RemoteSynthesizer(remote_tts_settings(server.url), 10)
+    stream = tts.synthesize("你好，今天天气怎么样？我是你的语音助手。", ZH)
+    next(stream)
+    started = time.monotonic()
+    tts.cancel()
+    rest = list(stream)  # ends without an error
+    assert time.monotonic() - started < 1 and len(rest) < 50
 
 
 def test_a_down_tts_server_still_gives_speech_through_the_espeak_fallback() -> None:
