@@ -47,6 +47,7 @@ log = logging.getLogger("daemon.serve")
 _SEED_VOICE = re.compile(r"^seed-(\d{1,9})$")
 MIN_SPEAKER_CHARS = 64  # ChatTTS speaker strings are long; OpenAI voice names are not
 SPEECH_FORMATS = ("pcm", "wav")
+STOP_WAIT_SECONDS = 10.0  # for an abandoned sentence's worker to stop, before the next one
 
 
 @dataclass
@@ -389,8 +390,9 @@ class _Producer:
         with self.engines.tts_lock:
             started = time.monotonic()
             self.timing.wait = started - queued
+            chunks = self.engines.synthesizer.synthesize(self.text, self.persona)
             try:
-                for chunk in self._chunks():
+                for chunk in chunks:
                     if self.stopped.is_set():
                         break
                     self._put(chunk)
@@ -398,10 +400,19 @@ class _Producer:
             except Exception as exc:
                 self._put(exc)
             finally:
+                self._close(chunks)
                 self.timing.run = time.monotonic() - started
 
-    def _chunks(self) -> Iterator[AudioChunk]:
-        return iter(self.engines.synthesizer.synthesize(self.text, self.persona))
+    def _close(self, chunks: Iterator[AudioChunk]) -> None:
+        """End the sentence before the next request gets the model: closing the generator stops
+        the voice (the fallback wrapper cancels its worker), and its worker is waited for, so the
+        next sentence finds the model free instead of going to espeak."""
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while _busy(self.engines.synthesizer) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _put(self, item: object) -> None:
         self.loop.call_soon_threadsafe(self.items.put_nowait, item)
@@ -429,6 +440,15 @@ class _Producer:
 
     def stop(self) -> None:
         self.stopped.set()
+
+
+def _busy(synthesizer: object) -> bool:
+    """Whether a wrapped voice (polish -> fallback) still runs an abandoned sentence."""
+    while synthesizer is not None:
+        if getattr(synthesizer, "busy", False) is True:
+            return True
+        synthesizer = getattr(synthesizer, "inner", None)
+    return False
 
 
 def _tts_error(exc: Exception) -> StageError:
