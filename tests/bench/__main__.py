@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.bench import (
+    barge_in,
     endpointing,
     funasr_bench,
     latency,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "tts": tts_bench.run,
     "endpointing": endpointing.run,
     "latency": latency.run,
+    "barge-in": barge_in.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 
