@@ -8,6 +8,7 @@ The helpers at the top are shared with tests/faults/test_serve_limits.py.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -37,8 +38,9 @@ from daemon.serve.server import BackgroundServer
 from daemon.tts import make_synthesizer
 from daemon.tts.remote import PcmDecoder, RemoteSynthesizer
 from daemon.turn import TurnSettings
-from tests.conftest import REPO
+from tests.conftest import REPO, run_voiced
 from tests.fixtures import chattts_assets, funasr_models
+from tests.fixtures.audio import COMMAND_VOICE, AudioBuilder, duration, read
 from tests.fixtures.fakes import Rig, ScriptedChat, request
 
 pytestmark = [
@@ -238,6 +240,41 @@ def test_a_whole_turn_hears_and_speaks_through_the_server(served) -> None:
     assert turn.asr_text and turn.reply_text == ["好的。"]
     assert rig.sink.seconds > 0.1
     assert {c.sample_rate for c in rig.sink.chunks} == {24000}  # ChatTTS's, not espeak's
+
+
+def test_the_real_voiced_run_box_hears_and_speaks_through_the_server(
+    served, models_dir: Path, audio: AudioBuilder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`voiced run` (a box: wake word and VAD local, ASR and TTS remote) for one whole turn."""
+    server, _ = served
+    caplog.set_level(logging.INFO, logger="daemon.serve")
+    turn = np.concatenate(
+        [np.zeros(8000, np.int16), read(audio.speech("hey jarvis", COMMAND_VOICE))]
+        + [
+            np.zeros(6400, np.int16),
+            read(audio.speech("what time is it")),
+            np.zeros(32000, np.int16),
+        ]
+    )
+    wav = tmp_path / "turn.wav"
+    wav.write_bytes(wav_bytes(turn))
+    remote = f"{{base_url: '{server.url}/v1', api_key_env: {KEY_ENV}}}"
+    config = tmp_path / "voiced.yaml"
+    config.write_text(
+        f"persona: {REPO / 'config' / 'personas' / 'en.yaml'}\n"
+        f"models_dir: {models_dir}\n"
+        f"asr: {{backend: remote, remote: {remote}}}\n"
+        f"tts: {{backend: remote, fallback: espeak, remote: {remote}}}\n"
+    )
+    out = tmp_path / "reply.wav"
+    run = run_voiced("run", "--config", str(config), "--input", str(wav), "--output", str(out))
+    assert run.returncode == 0, run.stderr
+    [line] = run.turn_lines()
+    assert "outcome=llm-not-configured" in line and 'asr=""' not in line, line
+    assert KEY not in run.stderr
+    assert "POST /v1/audio/transcriptions 200" in caplog.text
+    assert "POST /v1/audio/speech 200" in caplog.text  # the error was spoken by the server
+    assert duration(out) > 0.3
 
 
 # --- the real command --------------------------------------------------------------------------
