@@ -336,6 +336,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
     serve = settings.daemon.serve or ServeSettings()
+    if "remote" in (settings.daemon.asr.backend, settings.daemon.tts.backend):
+        raise ConfigError(str(settings.config_path), "asr/tts.backend", "serve needs local models")
     app = create_app(settings, load_engines(settings))
     host, port = args.host or serve.host, serve.port if args.port is None else args.port
     log.info("serving on http://%s:%s/v1", host, port)

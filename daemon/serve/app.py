@@ -120,8 +120,9 @@ class Timing:
 
     def line(self, request: Request, status: int) -> str:
         total = time.monotonic() - self.started
+        client = request.client.host if request.client else "-"
         return (
-            f"{request.method} {request.url.path} {status} wait={self.wait:.3f}s "
+            f"{request.method} {request.url.path} {status} from={client} wait={self.wait:.3f}s "
             f"run={self.run:.3f}s total={total:.3f}s {self.detail}"
         ).rstrip()
 
@@ -268,7 +269,11 @@ class Service:
         text, persona, form = self._speech_request(await self.body(request))
         timing.detail = f"chars={len(text)}"
         producer = _Producer(self.engines, text, persona, timing, asyncio.get_running_loop())
-        first = await producer.first()
+        try:
+            first = await producer.first()
+        except BaseException:  # an error, or the client left while waiting for the voice
+            producer.stop()
+            raise
         rate = first.sample_rate
         headers = {"X-Sample-Rate": str(rate)}
         media = "audio/wav" if form == "wav" else "audio/pcm"

@@ -322,3 +322,26 @@ def _wait_for_health(url: str, proc: subprocess.Popen[str], seconds: float = 90)
 
 def test_the_upload_is_a_16k_wav() -> None:
     assert wav_bytes(np.zeros(160, dtype=np.int16))[:4] == b"RIFF"
+
+
+def test_keys_come_from_the_environment_and_files(tmp_path: Path, monkeypatch) -> None:
+    from daemon.config import ServeSettings
+
+    (tmp_path / "box.key").write_text("box-secret\n")
+    (tmp_path / "keys").write_text("one\n\n two \n")
+    monkeypatch.setenv("VOICED_TEST_KEYS", "three, four")
+    box = RemoteAsrSettings(base_url="http://x/v1", api_key_file=str(tmp_path / "box.key"))
+    assert box.api_key() == "box-secret"
+    assert RemoteAsrSettings(base_url="http://x/v1").api_key() is None
+    serve = ServeSettings(api_keys_env="VOICED_TEST_KEYS", api_keys_file=str(tmp_path / "keys"))
+    assert serve.api_keys() == {"one", "two", "three", "four"}
+
+
+def test_serve_refuses_a_config_whose_models_are_remote(tmp_path: Path) -> None:
+    from daemon.cli import main
+
+    (tmp_path / "persona.yaml").write_text("name: A\nlanguage: en\nsystem_prompt: You are A.\n")
+    (tmp_path / "voiced.yaml").write_text(
+        "asr: {backend: remote, remote: {base_url: 'http://127.0.0.1:9/v1'}}\n"
+    )
+    assert main(["serve", "--config", str(tmp_path / "voiced.yaml")]) == 78
