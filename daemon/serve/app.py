@@ -198,6 +198,10 @@ class Service:
             log.warning("%s %s: %s", request.method, request.url.path, err)
             status = 500
             return ApiError(500, str(err.code), err.detail).response()
+        except Exception as exc:  # a library's own error: one bad request, not a dead server
+            log.exception("%s %s failed", request.method, request.url.path)
+            status = 500
+            return ApiError(500, "internal_error", f"{type(exc).__name__}: {exc}").response()
         finally:
             if not handed_over:
                 log.info("%s", timing.line(request, status))

@@ -215,3 +215,22 @@ def test_a_dropped_speech_stream_frees_its_slot(served) -> None:
     response.close()
     _wait_until(lambda: service.admission.active == 0)
     assert speak(server.url, {"input": "你好。"}).status_code == 200
+
+
+class _Broken:
+    name = "broken"
+
+    def start(self) -> _Broken:
+        raise RuntimeError("the model fell over")
+
+
+def test_a_model_that_raises_gives_a_500_json_error_and_serving_goes_on(served) -> None:
+    server, engines = served
+    working = engines.transcriber
+    engines.transcriber = _Broken()  # type: ignore[assignment]
+    try:
+        response = transcribe(server.url, GOOD)
+    finally:
+        engines.transcriber = working
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+    assert transcribe(server.url, GOOD).status_code == 200
