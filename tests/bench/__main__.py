@@ -19,6 +19,7 @@ from tests.bench import (
     latency,
     listen_cost,
     llm_overhead,
+    serve_bench,
     tts_bench,
 )
 from tests.bench.machine import describe
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "endpointing": endpointing.run,
     "latency": latency.run,
     "barge-in": barge_in.run,
+    "serve": serve_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

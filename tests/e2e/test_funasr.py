@@ -56,7 +56,7 @@ GOLDEN = {
     "sensevoice-small": "唞分熎缥卥贌㥊鱫玊桮鹓氼瘠蹼墆罸橳坹擷刁瘗㯲乽掺㠐掺獷㟇貗㯲㥊掺蝴嶊驌㯲荇㯲㯪鬳跤坹匉湱廥邆恰䁎柑戆彖㥊界奊掺瑸䂧掺刁曼㠣誀䁎待鋈鄛䁎鰣偦顯徛卍禁",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = "ja"  # a tag the random model happened to emit first
-GOLDEN_TURN = "灯。请。灯。有？有、早？卧、助音、怎？请。灯。音、请。客？室买买现、是，啊。你请。今哦。七？了、也？上助听。要、一、么、请。呢天个、了、暂。怎在哦。了、播？助买有？室早？点。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_TURN = "天灯。灯。请。闭？请。请。请。灯。音、请。请。听。请。买气，是，请。有？谁，小，哦。早？你天啊、是，上哦。在讲？是，放？灯。哦。几？哦。一、一、播？音、小，请。在点。很。"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
