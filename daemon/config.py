@@ -28,6 +28,18 @@ PositiveSeconds = Annotated[float, Field(gt=0)]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+def read_key(env: str | None, file: str | None) -> str | None:
+    """An API key from an environment variable, else the first line of a file; never the YAML."""
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if file:
+        try:
+            return Path(file).expanduser().read_text().strip().splitlines()[0]
+        except (OSError, IndexError):
+            return None
+    return None
+
+
 class Section(BaseModel):
     """Every config section rejects unknown keys: a typo is an error, not a silent default."""
 
@@ -169,14 +181,7 @@ class RemoteEndpoint(Section):
 
     def api_key(self) -> str | None:
         """The key from the environment or the key file; None for a server without keys."""
-        if self.api_key_env and os.environ.get(self.api_key_env):
-            return os.environ[self.api_key_env]
-        if self.api_key_file:
-            try:
-                return Path(self.api_key_file).expanduser().read_text().strip().splitlines()[0]
-            except (OSError, IndexError):
-                pass
-        return None
+        return read_key(self.api_key_env, self.api_key_file)
 
 
 class RemoteAsrSettings(RemoteEndpoint):
@@ -205,14 +210,7 @@ class LlmEndpoint(Section):
 
     def api_key(self) -> str:
         """The key from the environment or the key file; servers without auth get a placeholder."""
-        if self.api_key_env and os.environ.get(self.api_key_env):
-            return os.environ[self.api_key_env]
-        if self.api_key_file:
-            try:
-                return Path(self.api_key_file).expanduser().read_text().strip().splitlines()[0]
-            except (OSError, IndexError):
-                pass
-        return "no-key"
+        return read_key(self.api_key_env, self.api_key_file) or "no-key"
 
 
 class LlmTimeouts(Section):
