@@ -253,10 +253,24 @@ class Daemon:
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
-            log.info("listening for %s (persona %s)", self.stages.wake.name, persona().name)
+            log.info(
+                "listening for %s (persona %s, %s)",
+                self.stages.wake.name,
+                persona().name,
+                self._backends(),
+            )
             await assistant.listen(HeartbeatSource(self.source, self._frame_done))
         finally:
             await assistant.close()
+
+    def _backends(self) -> str:
+        d = self.settings.daemon
+        asr = d.asr.funasr.model if d.asr.backend == "funasr" else d.asr.backend
+        llm = d.llm.endpoint()
+        return (
+            f"asr {asr}, tts {d.tts.backend}, llm {llm.model if llm else 'none'}"
+            f"{', aec' if self.stages.echo else ''}"
+        )
 
     def _frame_done(self) -> None:
         if not self.notifier.is_ready:

@@ -90,7 +90,7 @@ class OpenWakeWord:
             self._model.reset()
         self.name = model_path.stem
         self._threshold = settings.threshold
-        log.info(
+        log.debug(
             "wake word %s loaded from %s (threshold %.2f)", self.name, model_path, self._threshold
         )
 
