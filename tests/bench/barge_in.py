@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.e2e.test_self_trigger import (
-    LONG_REPLY,
-    SELF_MENTION,
-    person_requests,
-    run_room,
-    run_room_with_aec,
-)
+from tests.e2e.test_self_trigger import LONG_REPLY, SELF_MENTION, person_requests, run_room
 from tests.fixtures.audio import AudioBuilder, read
 from tests.fixtures.fakes import ScriptedChat
 from tests.fixtures.loopback import Room
@@ -29,22 +23,14 @@ def _interrupted(audio: AudioBuilder, gain: float, aec: bool) -> bool:
     second = read(audio.request("tell me something", wake_voice="en-gb", tail=8.0))
     room = Room(np.concatenate([first, second]), gain=gain)
     chat = ScriptedChat(pieces=[LONG_REPLY])
-    turns = (
-        run_room_with_aec(room, chat, on_speech=False)
-        if aec
-        else run_room(room, chat, follow_up=0.0, requests=1)
-    )
+    turns = run_room(room, chat, aec=aec)
     return bool(turns) and turns[0].outcome == "interrupted"
 
 
 def _self_wakes(audio: AudioBuilder, aec: bool, replies: int = 20) -> int:
     room = Room(person_requests(audio, replies, gap=6.0), gain=1.0)
     chat = ScriptedChat(pieces=[SELF_MENTION])
-    turns = (
-        run_room_with_aec(room, chat, on_speech=False)
-        if aec
-        else run_room(room, chat, follow_up=0.0, requests=replies)
-    )
+    turns = run_room(room, chat, requests=replies, aec=aec)
     return sum(1 for t in turns if t.outcome == "interrupted") + max(0, len(turns) - replies)
 
 

@@ -25,13 +25,34 @@ SELF_MENTION = "Hey Jarvis is what you said. Yes, hey Jarvis, that is my name."
 LONG_REPLY = "Here is a long answer about the weather, the traffic and the news. " * 3
 
 
-def run_room(room: Room, chat: ScriptedChat, follow_up: float, requests: int) -> list[TurnRecord]:
+def run_room(
+    room: Room,
+    chat: ScriptedChat,
+    follow_up: float = 0.0,
+    requests: int = 1,
+    aec: bool = False,
+    on_speech: bool = False,
+) -> list[TurnRecord]:
+    """The zero-download profile's real wake word and VAD (and AEC, if asked) in `room`, with a
+    scripted ASR and `chat`; returns the turns."""
     settings = load_settings(CONFIG, [CONFIG.parent / "profiles" / "zero-download.yaml"])
+    if aec:
+        audio = settings.daemon.audio.model_copy(
+            update={"echo_cancellation": EchoSettings(enabled=True, delay_ms=100)}
+        )
+        daemon = settings.daemon.model_copy(update={"audio": audio})
+        settings = settings.model_copy(update={"daemon": daemon})
     stages = build_stages(settings, room.sink)
+    assert (stages.echo is not None) == aec and stages.guard is not None
     stages.asr = ScriptedAsr(text="tell me something")
     stages.responder = Responder(chat, settings.daemon.llm.timeouts, settings.persona)
     turns: list[TurnRecord] = []
-    config = replace(turn_settings(settings), follow_up_seconds=follow_up, earcons=frozenset())
+    config = replace(
+        turn_settings(settings),
+        follow_up_seconds=follow_up,
+        earcons=frozenset(),
+        barge_in_on_speech=on_speech,
+    )
 
     async def go() -> None:
         assistant = Assistant(stages, config, PersonaHolder(settings), turns.append)
@@ -77,40 +98,6 @@ def test_a_person_saying_the_wake_word_over_a_faint_reply_interrupts_it(
     assert turns[0].reply_text[-1].endswith("…")
 
 
-def run_room_with_aec(room: Room, chat: ScriptedChat, on_speech: bool) -> list[TurnRecord]:
-    profile = CONFIG.parent / "profiles" / "zero-download.yaml"
-    settings = load_settings(CONFIG, [profile])
-    daemon_settings = settings.daemon.model_copy(
-        update={
-            "audio": settings.daemon.audio.model_copy(
-                update={"echo_cancellation": EchoSettings(enabled=True, delay_ms=100)}
-            )
-        }
-    )
-    stages = build_stages(settings.model_copy(update={"daemon": daemon_settings}), room.sink)
-    assert stages.echo is not None and stages.guard is not None
-    stages.asr = ScriptedAsr(text="tell me something")
-    stages.responder = Responder(chat, settings.daemon.llm.timeouts, settings.persona)
-    turns: list[TurnRecord] = []
-    config = replace(
-        turn_settings(settings),
-        follow_up_seconds=0.0,
-        earcons=frozenset(),
-        barge_in_on_speech=on_speech,
-    )
-
-    async def go() -> None:
-        assistant = Assistant(stages, config, PersonaHolder(settings), turns.append)
-        room.clock = assistant.clock
-        try:
-            await assistant.listen(room.source)
-        finally:
-            await assistant.close()
-
-    asyncio.run(go())
-    return turns
-
-
 def test_with_echo_cancellation_the_wake_word_interrupts_a_loud_reply(
     audio: AudioBuilder, models_dir: Path
 ) -> None:
@@ -119,11 +106,11 @@ def test_with_echo_cancellation_the_wake_word_interrupts_a_loud_reply(
     first = read(audio.request("tell me something", wake_voice="en-us", tail=2.0))
     second = read(audio.request("tell me something", wake_voice="en-gb", tail=8.0))
     room = Room(np.concatenate([first, second]), gain=1.0)
-    turns = run_room_with_aec(room, ScriptedChat(pieces=[LONG_REPLY]), on_speech=False)
+    turns = run_room(room, ScriptedChat(pieces=[LONG_REPLY]), aec=True)
     assert [t.outcome for t in turns[:2]] == ["interrupted", "ok"]
 
     self_mention = Room(person_requests(audio, 5, gap=6.0), gain=1.0)
-    turns = run_room_with_aec(self_mention, ScriptedChat(pieces=[SELF_MENTION]), on_speech=False)
+    turns = run_room(self_mention, ScriptedChat(pieces=[SELF_MENTION]), aec=True)
     assert [t.outcome for t in turns] == ["ok"] * 5
 
 
@@ -133,6 +120,6 @@ def test_with_echo_cancellation_plain_speech_interrupts(
     first = read(audio.request("tell me something", wake_voice="en-us", tail=2.0))
     talk_over = read(audio.concat(audio.speech("no wait, stop that"), audio.silence(6.0)))
     room = Room(np.concatenate([first, talk_over]), gain=1.0)
-    turns = run_room_with_aec(room, ScriptedChat(pieces=[LONG_REPLY]), on_speech=True)
+    turns = run_room(room, ScriptedChat(pieces=[LONG_REPLY]), aec=True, on_speech=True)
     assert [t.outcome for t in turns[:2]] == ["interrupted", "ok"]
     assert turns[1].wake_model == "follow-up"
