@@ -99,6 +99,17 @@ def _portaudio() -> pyaudio.PyAudio:
         return pyaudio.PyAudio()
 
 
+def _close(stream: Any, pa: pyaudio.PyAudio | None, what: str) -> None:
+    """Close a stream and terminate its PortAudio instance, whatever state they are in."""
+    if stream is not None:
+        try:
+            stream.close()
+        except OSError as exc:
+            log.warning("closing %s: %s", what, exc)
+    if pa is not None:
+        pa.terminate()
+
+
 def _spec_name(spec: str | int | None) -> str:
     return "default" if spec is None else str(spec)
 
@@ -320,13 +331,7 @@ class PyAudioSource:
         """Executor thread: close the stream (aborting it) and terminate PortAudio; idempotent."""
         stream, self._stream = self._stream, None
         pa, self._pa = self._pa, None
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError as exc:
-                log.warning("closing input %s: %s", self.device_name, exc)
-        if pa is not None:
-            pa.terminate()
+        _close(stream, pa, f"input {self.device_name}")
 
     async def frames(self) -> AsyncIterator[AudioFrame]:
         """Frames until close(); raises AudioDeviceError if the device fails or goes silent.
@@ -501,13 +506,7 @@ class PyAudioSink:
         """Executor thread: close the stream (discarding what is buffered), terminate PortAudio."""
         stream, self._stream = self._stream, None
         pa, self._pa = self._pa, None
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError as exc:
-                log.warning("closing output %s: %s", self.device_name, exc)
-        if pa is not None:
-            pa.terminate()
+        _close(stream, pa, f"output {self.device_name}")
 
     async def play(self, chunk: AudioChunk) -> None:
         """Hand `chunk` to the device; returns when the last of it is in the device's buffer.
