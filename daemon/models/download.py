@@ -95,15 +95,3 @@ def download_with_retries(
                 raise DownloadError(f"{remote.path}: {exc} (after {attempts} attempts)") from exc
             log.warning("%s: interrupted (%s); resuming", remote.path, exc)
     raise AssertionError("unreachable")
-
-
-def download_all(
-    files: list[RemoteFile], folder: Path, session: requests.Session | None = None
-) -> int:
-    """Fetch every file; returns the total size in bytes. Raises DownloadError."""
-    session = session or requests.Session()
-    total = 0
-    for remote in files:
-        path = download(remote, folder, session)
-        total += path.stat().st_size
-    return total
