@@ -7,10 +7,9 @@ a download short once or serve a corrupt byte. The real hashes come from the Cha
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,10 @@ from daemon.models.chattts_assets import (
     sha256_key,
 )
 from daemon.models.download import DownloadError
+from tests.fixtures.http import local_server
 
 PREFIX = "/2Noise/ChatTTS/resolve/main/"
+
 
 
 @dataclass
@@ -81,14 +82,8 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def hub() -> Iterator[tuple[Hub, str]]:
     state = Hub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_server(_handler(state)) as url:
+        yield state, url
 
 
 def test_every_asset_has_a_hash_in_the_packaged_map_and_nothing_else_does() -> None:

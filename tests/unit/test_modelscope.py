@@ -11,10 +11,9 @@ import hashlib
 import importlib.util
 import json
 import runpy
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +21,7 @@ import pytest
 
 from daemon.models.download import DownloadError
 from daemon.models.modelscope import FUNASR_MODELS, fetch_funasr, fetch_model, list_files
+from tests.fixtures.http import local_server
 
 MODEL_ID = FUNASR_MODELS["paraformer-zh"]
 FILES = {
@@ -30,6 +30,7 @@ FILES = {
     "model.pt": bytes(range(256)) * 12288,  # 3 MiB: downloads are written in 1 MiB blocks
 }
 SKIPPED = {"example/asr_example.wav": b"RIFF....", "fig/struct.png": b"\x89PNG"}
+
 
 
 @dataclass
@@ -113,14 +114,8 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def hub() -> Iterator[tuple[Hub, str]]:
     state = Hub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_server(_handler(state)) as url:
+        yield state, url
 
 
 def _folder(models: Path) -> Path:
