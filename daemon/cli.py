@@ -98,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     sink = open_sink(args, settings)
     stages = build_stages(settings, sink)
     source = open_source(args, settings, notifier)
-    from daemon.metrics import TurnLog
+    from daemon.turn.record import TurnLog
 
     turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
     daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
@@ -282,7 +282,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """p50/p95 of each per-turn timing over the last N turns (from the turn log)."""
     import json
 
-    from daemon.metrics import summarize
+    from daemon.turn.record import summarize
 
     settings = load(args)
     print(json.dumps(summarize(turn_log_path(settings), args.last), indent=2, ensure_ascii=False))

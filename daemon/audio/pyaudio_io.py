@@ -38,7 +38,7 @@ from daemon.audio.frames import (
     resample,
 )
 from daemon.errors import ErrorCode, StageError
-from daemon.native import native_stderr_silenced, quiet_alsa
+from daemon.host.native import native_stderr_silenced, quiet_alsa
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 from daemon.audio.frames import FRAME_SAMPLES, AudioFrame, Reframer
 from daemon.config import EndpointSettings, PocketsphinxSettings, VadSettings, default_models_dir
-from daemon.recording import Recording
+from daemon.turn.recording import Recording
 from daemon.vad import make_vad
 from daemon.vad.endpoint import Decision
 from tests.fixtures.audio import AudioBuilder, read, speech_end

@@ -23,7 +23,7 @@ from daemon.audio.frames import FRAME_SAMPLES, AudioFrame, Reframer
 from daemon.cli import find_profiles
 from daemon.config import load_settings
 from daemon.service import PersonaHolder, build_stages, turn_settings
-from daemon.turn import Assistant, State
+from daemon.turn.machine import Assistant, State
 from tests.fixtures.audio import LONG_TEXT, AudioBuilder, read
 from tests.fixtures.fakes import ScriptedAsr
 

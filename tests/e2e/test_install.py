@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.installer import layout
+from daemon.host.installer import layout
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -37,7 +37,7 @@ from daemon.serve.app import Engines, create_app, load_engines, wav_header
 from daemon.serve.server import BackgroundServer
 from daemon.tts import make_synthesizer
 from daemon.tts.remote import PcmDecoder, RemoteSynthesizer
-from daemon.turn import TurnSettings
+from daemon.turn.machine import TurnSettings
 from tests.conftest import REPO, run_voiced
 from tests.fixtures import chattts_assets, funasr_models
 from tests.fixtures.audio import COMMAND_VOICE, AudioBuilder, duration, read

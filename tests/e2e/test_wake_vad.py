@@ -11,7 +11,7 @@ import pytest
 from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioFrame, Reframer
 from daemon.config import EndpointSettings, VadSettings, WakeSettings
 from daemon.models.errors import ModelMissing
-from daemon.recording import Recording
+from daemon.turn.recording import Recording
 from daemon.vad import make_vad
 from daemon.vad.endpoint import Decision
 from daemon.wake import make_wake_detector

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from daemon.config import EndpointSettings
-from daemon.speaking import CUT_MARK
-from daemon.turn import State, TurnSettings
+from daemon.turn.speaking import CUT_MARK
+from daemon.turn.machine import State, TurnSettings
 from tests.fixtures.fakes import Rig, ScriptedAsr, ScriptedChat, Timeline, request
 
 LONG_REPLY = ["This reply is long enough to be interrupted. " * 4, "It goes on and on. " * 4]

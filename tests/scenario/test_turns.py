@@ -6,7 +6,7 @@ import threading
 import time
 
 from daemon.errors import ErrorCode, StageError
-from daemon.turn import State
+from daemon.turn.machine import State
 from tests.fixtures.fakes import Rig, ScriptedAsr, ScriptedChat, ScriptedTts, Timeline, request
 
 FULL_TURN = [State.RECORDING, State.TRANSCRIBING, State.THINKING, State.SPEAKING, State.IDLE]

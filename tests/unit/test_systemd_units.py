@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.installer import layout, render_unit
+from daemon.host.installer import layout, render_unit
 from tests.conftest import REPO
 
 ANALYZE = shutil.which("systemd-analyze")

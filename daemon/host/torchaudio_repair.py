@@ -4,7 +4,7 @@ There is no CPU build of torchaudio for the torch this project installs; the PyP
 libraries fail to load, and `import torchaudio` then raises OSError (not ImportError), which
 breaks ChatTTS and FunASR at import. Without those libraries torchaudio falls back to pure Python
 (MelSpectrogram, Resample, kaldi fbank all work). This removes them, only when the import fails
-that way, and says so. Run by scripts/setup: python -m daemon.torchaudio_repair
+that way, and says so. Run by scripts/setup: python -m daemon.host.torchaudio_repair
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG_FILES = ("voiced.yaml", "persona.yaml", "personas/en.yaml", "profiles/zero-download.yaml")
 
 
@@ -119,7 +119,7 @@ def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
         run([*pip, f"torch=={os.environ.get('VOICED_TORCH_VERSION', '2.13.0')}"], dry_run)
     run([*pip, f"{REPO}{extras}"], dry_run)
     if extras:
-        run([str(python), "-m", "daemon.torchaudio_repair"], dry_run)
+        run([str(python), "-m", "daemon.host.torchaudio_repair"], dry_run)
 
 
 def fetch_models(lay: Layout, full: bool, dry_run: bool) -> None:

@@ -19,7 +19,7 @@ from daemon.audio.clock import fade_out, slices
 from daemon.audio.frames import AudioChunk
 from daemon.config import Persona
 from daemon.errors import ErrorCode, StageError
-from daemon.metrics import TurnRecord
+from daemon.turn.record import TurnRecord
 from daemon.tts.base import Synthesizer
 from daemon.tts.chunker import SentenceChunker
 from daemon.tts.text import CodeFenceFilter, clean_for_speech

@@ -1,0 +1,1 @@
+"""The heart: wake word -> recording -> transcript -> reply -> speech -> follow-up."""
