@@ -1,0 +1,189 @@
+"""Clips -> openWakeWord embeddings -> labelled classifier windows.
+
+A positive clip is quiet lead-in, the wake phrase (sped up or slowed down by up to 10%), then
+often a request, all in one random room (daemon/wake/train/augment.py). Windows whose last
+embedding ends within [-0.1, +0.3] s of the phrase's end are positives (the model should fire
+just after the phrase); windows ending before the phrase is half said are negatives (the model
+must not fire on "你好" alone); the ones in between are left out. Every window of talk without the
+phrase, of confusable phrases and of background sounds is a negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from daemon.wake.features import FeatureModels
+from daemon.wake.train.augment import augment, background, change_speed
+from daemon.wake.train.corpus import confusables, is_chinese, texts
+from daemon.wake.train.voices import SAMPLE_RATE, CannotSay, Style, draw_styles, say
+
+EMBED_END_OFFSET = 12400  # samples: embedding i covers audio up to 1280 * i + 12400
+POSITIVE_BEFORE, POSITIVE_AFTER = 0.1, 0.3  # seconds around the phrase's end labelled positive
+
+
+def embedding_end(index: np.ndarray | int) -> np.ndarray:
+    """Audio time (s) at which embedding `index` of a clip ends."""
+    return (1280 * np.asarray(index) + EMBED_END_OFFSET) / SAMPLE_RATE
+
+
+@dataclass
+class Clip:
+    audio: np.ndarray  # float32 16 kHz
+    phrase: tuple[float, float] | None = None  # start, end of the wake phrase (s)
+    kind: str = "talk"
+    style: str = ""
+
+
+@dataclass
+class Windows:
+    x: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        if len(y):
+            self.x.append(x.astype(np.float32))
+            self.y.append(y.astype(np.float32))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self.x), np.concatenate(self.y)
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def windows_of(embeddings: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every `frames`-long run of embeddings, and the index of its last embedding."""
+    ends = np.arange(frames - 1, len(embeddings))
+    if len(ends) == 0:
+        return np.zeros((0, frames, embeddings.shape[1]), np.float32), ends
+    view = np.lib.stride_tricks.sliding_window_view(embeddings, frames, axis=0)
+    return np.transpose(view, (0, 2, 1)), ends
+
+
+def label_clip(
+    clip: Clip, features: FeatureModels, frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clip's windows and their labels (1 positive, 0 negative); unlabelled ones dropped."""
+    x, ends = windows_of(features.clip(to_int16(clip.audio)), frames)
+    times = embedding_end(ends)
+    if clip.phrase is None:
+        return x, np.zeros(len(x))
+    start, end = clip.phrase
+    positive = (times >= end - POSITIVE_BEFORE) & (times <= end + POSITIVE_AFTER)
+    negative = times <= start + 0.5 * (end - start)
+    keep = positive | negative
+    return x[keep], positive[keep].astype(np.float32)
+
+
+class ClipMaker:
+    """Builds the clips of one split (training or held-out) from one seed."""
+
+    def __init__(
+        self,
+        phrase: str,
+        rng: np.random.Generator,
+        held_out: bool,
+        recordings: Sequence[np.ndarray] = (),
+    ) -> None:
+        self.phrase = phrase
+        self.rng = rng
+        self.held_out = held_out
+        self.recordings = list(recordings)
+        self.chinese = is_chinese(phrase)
+        self.own = texts(self.chinese, held_out)
+        self.other = texts(not self.chinese, held_out)
+        self._babble: list[np.ndarray] = []
+
+    def _style(self, text: str) -> Style:
+        return draw_styles(text, 1, self.rng, self.held_out)[0]
+
+    def _say(self, text: str) -> tuple[np.ndarray, str]:
+        style = self._style(text)
+        try:
+            return say(text, style, self.rng), style.label()
+        except CannotSay:
+            if style.source != "gcin":
+                raise
+        # gcin-voice lacks a few syllables (some neutral tones): espeak-ng says those texts.
+        style = draw_styles(text, 1, self.rng, self.held_out, gcin_share=0.0)[0]
+        return say(text, style, self.rng), style.label()
+
+    def _silence(self, low: float, high: float) -> np.ndarray:
+        return np.zeros(int(self.rng.uniform(low, high) * SAMPLE_RATE), np.float32)
+
+    def _room(self, audio: np.ndarray) -> np.ndarray:
+        return augment(audio, self.rng, self._babble)
+
+    def positive(self, index: int) -> Clip:
+        if self.recordings and index % 3 == 0:
+            phrase = self.recordings[(index // 3) % len(self.recordings)]
+            label = "recording"
+        else:
+            phrase, label = self._say(self.phrase)
+        phrase = change_speed(phrase, float(self.rng.uniform(0.9, 1.1)))
+        lead = self._silence(1.2, 2.2)
+        parts = [lead, phrase, self._silence(0.1, 0.5)]
+        if self.rng.random() < 0.6:
+            request = self.own.requests[int(self.rng.integers(len(self.own.requests)))]
+            parts.append(self._say(request)[0])
+        parts.append(self._silence(0.6, 1.0))
+        start = len(lead) / SAMPLE_RATE
+        end = start + len(phrase) / SAMPLE_RATE
+        return Clip(self._room(np.concatenate(parts)), (start, end), "positive", label)
+
+    def confusable(self, index: int) -> Clip:
+        options = confusables(self.phrase)
+        audio, label = self._say(options[index % len(options)])
+        audio = change_speed(audio, float(self.rng.uniform(0.9, 1.1)))
+        parts = [self._silence(1.2, 2.0), audio, self._silence(0.5, 1.0)]
+        return Clip(self._room(np.concatenate(parts)), None, "confusable", label)
+
+    def talk(self, index: int, sentences: int = 3) -> Clip:
+        source = self.own if index % 3 else self.other  # two thirds in the phrase's language
+        picks = self.rng.choice(len(source.talk), size=sentences, replace=True)
+        audio, label = self._say(" ".join(source.talk[i] for i in picks))
+        if len(self._babble) < 12:
+            self._babble.append(audio)
+        audio = np.concatenate([self._silence(0.2, 0.5), audio])
+        return Clip(self._room(audio), None, "talk", label)
+
+    def noise(self, index: int, seconds: float = 4.0) -> Clip:
+        kinds = ("music", "babble", "white", "pink", "brown")
+        kind = kinds[index % len(kinds)]
+        n = int(seconds * SAMPLE_RATE)
+        audio = background(kind, n, self.rng, self._babble)
+        peak = float(np.abs(audio).max(initial=0)) or 1.0
+        level = 10 ** (float(self.rng.uniform(-35, -6)) / 20)
+        return Clip((audio / peak * level).astype(np.float32), None, "noise", kind)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many clips of each kind one split has."""
+
+    positives: int
+    confusables: int
+    talk: int
+    noise: int
+
+    def total(self) -> int:
+        return self.positives + self.confusables + self.talk + self.noise
+
+
+def clips(maker: ClipMaker, sizes: Sizes) -> Iterator[Clip]:
+    """Talk first (it also feeds the babble backgrounds), then the rest, interleaved."""
+    for i in range(sizes.talk):
+        yield maker.talk(i)
+    makers: list[tuple[int, Callable[[int], Clip]]] = [
+        (sizes.positives, maker.positive),
+        (sizes.confusables, maker.confusable),
+        (sizes.noise, maker.noise),
+    ]
+    for i in range(max(n for n, _ in makers)):
+        for count, make in makers:
+            if i < count:
+                yield make(i)
