@@ -25,6 +25,7 @@ STEP_MELS = 8  # mel frames between embeddings (80 ms)
 CONTEXT_SAMPLES = 480  # samples before a chunk the melspectrogram needs for its first frames
 FEATURE_HISTORY = 120  # embeddings kept (~10 s)
 MEL_HISTORY = 970
+BATCH = 16  # embedding windows per call when embedding whole clips
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -90,7 +91,13 @@ class FeatureModels:
         if not windows:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         batch = np.stack(windows).astype(np.float32)[..., None]
-        return self._embedding(batch).reshape(len(windows), EMBEDDING_DIM)
+        if len(windows) == 1:
+            return self._embedding(batch).reshape(1, EMBEDDING_DIM)
+        # Fixed-size batches: a runtime re-plans its tensors whenever the batch size changes.
+        padded = -len(batch) % BATCH
+        batch = np.concatenate([batch, np.zeros((padded, *batch.shape[1:]), np.float32)])
+        out = [self._embedding(batch[i : i + BATCH]) for i in range(0, len(batch), BATCH)]
+        return np.concatenate(out).reshape(-1, EMBEDDING_DIM)[: len(windows)]
 
     def clip(self, samples: np.ndarray) -> np.ndarray:
         """A whole int16 clip -> (n, 96) embeddings, the i-th ending at sample ~1280*(i+10)."""

@@ -64,9 +64,7 @@ def windows_of(embeddings: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndar
     return np.transpose(view, (0, 2, 1)), ends
 
 
-def label_clip(
-    clip: Clip, features: FeatureModels, frames: int
-) -> tuple[np.ndarray, np.ndarray]:
+def label_clip(clip: Clip, features: FeatureModels, frames: int) -> tuple[np.ndarray, np.ndarray]:
     """The clip's windows and their labels (1 positive, 0 negative); unlabelled ones dropped."""
     x, ends = windows_of(features.clip(to_int16(clip.audio)), frames)
     times = embedding_end(ends)
