@@ -77,3 +77,7 @@ class WakeClassifier:
     def score(self, window: np.ndarray) -> float:
         """(1, frames, 96) embeddings -> the wake word's score."""
         return float(np.asarray(self.predict(window)).reshape(-1)[0])
+
+    def score_windows(self, windows: np.ndarray) -> np.ndarray:
+        """(n, frames, 96) -> (n,) scores, one window at a time (as on the box)."""
+        return np.array([self.score(one[None].astype(np.float32)) for one in windows])

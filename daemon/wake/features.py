@@ -73,6 +73,7 @@ class FeatureModels:
     """The two frozen models, stateless: whole clips in, embeddings out (training, evaluation)."""
 
     def __init__(self, melspec: Path, embedding: Path) -> None:
+        self.paths = (melspec, embedding)
         self._melspec = load_model(melspec)
         self._embedding = load_model(embedding)
 

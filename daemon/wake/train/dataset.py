@@ -10,7 +10,7 @@ phrase, of confusable phrases and of background sounds is a negative.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from daemon.wake.features import FeatureModels
 from daemon.wake.train.augment import augment, background, change_speed
 from daemon.wake.train.corpus import confusables, is_chinese, texts
-from daemon.wake.train.voices import SAMPLE_RATE, CannotSay, Style, draw_styles, say
+from daemon.wake.train.voices import SAMPLE_RATE, CannotSay, draw_styles, say
 
 EMBED_END_OFFSET = 12400  # samples: embedding i covers audio up to 1280 * i + 12400
 POSITIVE_BEFORE, POSITIVE_AFTER = 0.1, 0.3  # seconds around the phrase's end labelled positive
@@ -64,43 +64,45 @@ def windows_of(embeddings: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndar
     return np.transpose(view, (0, 2, 1)), ends
 
 
-def label_clip(clip: Clip, features: FeatureModels, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """The clip's windows and their labels (1 positive, 0 negative); unlabelled ones dropped."""
-    x, ends = windows_of(features.clip(to_int16(clip.audio)), frames)
-    times = embedding_end(ends)
-    if clip.phrase is None:
-        return x, np.zeros(len(x))
-    start, end = clip.phrase
-    positive = (times >= end - POSITIVE_BEFORE) & (times <= end + POSITIVE_AFTER)
-    negative = times <= start + 0.5 * (end - start)
-    keep = positive | negative
-    return x[keep], positive[keep].astype(np.float32)
+KINDS = ("talk", "positive", "confusable", "noise")
+BABBLE_VOICES = 6
 
 
 class ClipMaker:
-    """Builds the clips of one split (training or held-out) from one seed."""
+    """Builds the clips of one split (training or held-out). Clip `index` of a kind is drawn from
+    its own generator, seeded by (seed, split, kind, index): the same clip whichever process
+    makes it and in whatever order, so training is reproducible with any number of workers."""
 
     def __init__(
-        self,
-        phrase: str,
-        rng: np.random.Generator,
-        held_out: bool,
-        recordings: Sequence[np.ndarray] = (),
+        self, phrase: str, seed: int, held_out: bool, recordings: Sequence[np.ndarray] = ()
     ) -> None:
         self.phrase = phrase
-        self.rng = rng
+        self.seed = seed
         self.held_out = held_out
         self.recordings = list(recordings)
         self.chinese = is_chinese(phrase)
         self.own = texts(self.chinese, held_out)
         self.other = texts(not self.chinese, held_out)
-        self._babble: list[np.ndarray] = []
+        self.rng = self._generator("babble", 0)
+        # Other people talking in the background: a few voices, made once per split.
+        self._babble = [self._say(text)[0] for text in self.own.talk[:BABBLE_VOICES]]
 
-    def _style(self, text: str) -> Style:
-        return draw_styles(text, 1, self.rng, self.held_out)[0]
+    def _generator(self, kind: str, index: int) -> np.random.Generator:
+        stream = (*KINDS, "babble").index(kind) + 1
+        return np.random.default_rng([self.seed, int(self.held_out), stream, index])
+
+    def make(self, kind: str, index: int) -> Clip:
+        self.rng = self._generator(kind, index)
+        make = {
+            "talk": self.talk,
+            "positive": self.positive,
+            "confusable": self.confusable,
+            "noise": self.noise,
+        }[kind]
+        return make(index)
 
     def _say(self, text: str) -> tuple[np.ndarray, str]:
-        style = self._style(text)
+        style = draw_styles(text, 1, self.rng, self.held_out)[0]
         try:
             return say(text, style, self.rng), style.label()
         except CannotSay:
@@ -123,12 +125,12 @@ class ClipMaker:
         else:
             phrase, label = self._say(self.phrase)
         phrase = change_speed(phrase, float(self.rng.uniform(0.9, 1.1)))
-        lead = self._silence(1.2, 2.2)
+        lead = self._silence(1.2, 2.0)
         parts = [lead, phrase, self._silence(0.1, 0.5)]
-        if self.rng.random() < 0.6:
+        if self.rng.random() < 0.5:
             request = self.own.requests[int(self.rng.integers(len(self.own.requests)))]
             parts.append(self._say(request)[0])
-        parts.append(self._silence(0.6, 1.0))
+        parts.append(self._silence(0.5, 0.8))
         start = len(lead) / SAMPLE_RATE
         end = start + len(phrase) / SAMPLE_RATE
         return Clip(self._room(np.concatenate(parts)), (start, end), "positive", label)
@@ -144,8 +146,6 @@ class ClipMaker:
         source = self.own if index % 3 else self.other  # two thirds in the phrase's language
         picks = self.rng.choice(len(source.talk), size=sentences, replace=True)
         audio, label = self._say(" ".join(source.talk[i] for i in picks))
-        if len(self._babble) < 12:
-            self._babble.append(audio)
         audio = np.concatenate([self._silence(0.2, 0.5), audio])
         return Clip(self._room(audio), None, "talk", label)
 
@@ -171,17 +171,42 @@ class Sizes:
     def total(self) -> int:
         return self.positives + self.confusables + self.talk + self.noise
 
+    def specs(self) -> list[tuple[str, int]]:
+        """(kind, index) of every clip, kinds interleaved so progress is even."""
+        counts = {"talk": self.talk, "positive": self.positives}
+        counts |= {"confusable": self.confusables, "noise": self.noise}
+        longest = max(counts.values())
+        return [(k, i) for i in range(longest) for k in KINDS if i < counts[k]]
 
-def clips(maker: ClipMaker, sizes: Sizes) -> Iterator[Clip]:
-    """Talk first (it also feeds the babble backgrounds), then the rest, interleaved."""
-    for i in range(sizes.talk):
-        yield maker.talk(i)
-    makers: list[tuple[int, Callable[[int], Clip]]] = [
-        (sizes.positives, maker.positive),
-        (sizes.confusables, maker.confusable),
-        (sizes.noise, maker.noise),
-    ]
-    for i in range(max(n for n, _ in makers)):
-        for count, make in makers:
-            if i < count:
-                yield make(i)
+
+@dataclass
+class Embedded:
+    """A clip reduced to what training and evaluation need: its embeddings and what it holds."""
+
+    embeddings: np.ndarray
+    phrase: tuple[float, float] | None
+    kind: str
+    style: str
+    seconds: float
+
+
+def embed_clip(clip: Clip, features: FeatureModels) -> Embedded:
+    embeddings = features.clip(to_int16(clip.audio)).astype(np.float32)
+    return Embedded(embeddings, clip.phrase, clip.kind, clip.style, len(clip.audio) / SAMPLE_RATE)
+
+
+def label_windows(
+    item: Embedded, frames: int, talk_stride: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of an embedded clip and their labels (1 positive, 0 negative); windows near
+    but not at the phrase's end are left out, and long talk keeps every `talk_stride`-th one."""
+    x, ends = windows_of(item.embeddings, frames)
+    if item.phrase is None:
+        step = talk_stride if item.kind == "talk" else 1
+        return x[::step], np.zeros(len(x[::step]), dtype=np.float32)
+    times = embedding_end(ends)
+    start, end = item.phrase
+    positive = (times >= end - POSITIVE_BEFORE) & (times <= end + POSITIVE_AFTER)
+    negative = times <= start + 0.5 * (end - start)
+    keep = positive | negative
+    return x[keep], positive[keep].astype(np.float32)

@@ -8,20 +8,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from daemon.wake.features import FeatureModels
-from daemon.wake.train.dataset import Clip, embedding_end, to_int16, windows_of
-from daemon.wake.train.voices import SAMPLE_RATE
+from daemon.wake.train.dataset import Embedded, embedding_end, windows_of
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (n, frames, 96) -> (n,) scores
 DETECT_AFTER = 1.0  # a detection up to this long after the phrase's end counts
 REFRACTORY = 2.0  # as the daemon's wake.refractory_seconds
 
 
-def clip_scores(
-    clip: Clip, features: FeatureModels, frames: int, scorer: Scorer
-) -> tuple[np.ndarray, np.ndarray]:
+def clip_scores(item: Embedded, frames: int, scorer: Scorer) -> tuple[np.ndarray, np.ndarray]:
     """(times, scores) of every window of the clip."""
-    x, ends = windows_of(features.clip(to_int16(clip.audio)), frames)
+    x, ends = windows_of(item.embeddings, frames)
     return embedding_end(ends), scorer(x) if len(x) else np.zeros(0)
 
 
@@ -46,14 +42,14 @@ class Evaluation:
     confusables_fired: int = 0
     by_style: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, clip: Clip, times: np.ndarray, scores: np.ndarray) -> None:
+    def add(self, clip: Embedded, times: np.ndarray, scores: np.ndarray) -> None:
         fired = firings(times, scores, self.threshold)
         if clip.phrase is None:
             if clip.kind == "confusable":
                 self.confusables += 1
                 self.confusables_fired += bool(fired)
             else:
-                self.negative_seconds += len(clip.audio) / SAMPLE_RATE
+                self.negative_seconds += clip.seconds
                 self.false_accepts += len(fired)
             return
         start, end = clip.phrase
@@ -88,15 +84,14 @@ def _ms(seconds: float) -> int:
 
 
 def evaluate(
-    clips: Iterable[Clip],
-    features: FeatureModels,
+    clips: Iterable[Embedded],
     frames: int,
     scorer: Scorer,
     thresholds: tuple[float, ...] = (0.3, 0.5, 0.7),
 ) -> list[Evaluation]:
     results = [Evaluation(t) for t in thresholds]
     for clip in clips:
-        times, scores = clip_scores(clip, features, frames, scorer)
+        times, scores = clip_scores(clip, frames, scorer)
         for result in results:
             result.add(clip, times, scores)
     return results
