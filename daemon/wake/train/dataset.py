@@ -125,7 +125,7 @@ class ClipMaker:
         else:
             phrase, label = self._say(self.phrase)
         phrase = change_speed(phrase, float(self.rng.uniform(0.9, 1.1)))
-        lead = self._silence(1.2, 2.0)
+        lead = self._lead()
         parts = [lead, phrase, self._silence(0.1, 0.5)]
         if self.rng.random() < 0.5:
             request = self.own.requests[int(self.rng.integers(len(self.own.requests)))]
@@ -135,6 +135,29 @@ class ClipMaker:
         end = start + len(phrase) / SAMPLE_RATE
         return Clip(self._room(np.concatenate(parts)), (start, end), "positive", label)
 
+    def _lead(self) -> np.ndarray:
+        """What comes before the phrase: quiet, or (half the time) someone still talking, so
+        that "quiet, then speech" is not what the model learns to fire on."""
+        if self.rng.random() < 0.5:
+            return self._silence(1.2, 2.0)
+        words = self._say(self._random_words(4, 8))[0]
+        return np.concatenate([self._silence(0.0, 0.3), words, self._silence(0.2, 0.6)])
+
+    def _random_words(self, low: int, high: int) -> str:
+        """Words drawn from the split's own texts in a random order: talk with every sound of
+        the language, the phrase's syllables included, but never the phrase."""
+        source = self.own.talk + self.own.requests
+        if self.chinese:
+            pool = [ch for ch in "".join(source) if is_chinese(ch)]
+        else:
+            pool = " ".join(source).replace(",", "").replace(".", "").split()
+        count = int(self.rng.integers(low, high + 1))
+        joiner = "" if self.chinese else " "
+        while True:
+            text = joiner.join(str(w) for w in self.rng.choice(pool, size=count))
+            if self.phrase.lower() not in text.lower():
+                return text
+
     def confusable(self, index: int) -> Clip:
         options = confusables(self.phrase)
         audio, label = self._say(options[index % len(options)])
@@ -143,10 +166,16 @@ class ClipMaker:
         return Clip(self._room(np.concatenate(parts)), None, "confusable", label)
 
     def talk(self, index: int, sentences: int = 3) -> Clip:
-        source = self.own if index % 3 else self.other  # two thirds in the phrase's language
-        picks = self.rng.choice(len(source.talk), size=sentences, replace=True)
-        audio, label = self._say(" ".join(source.talk[i] for i in picks))
-        audio = np.concatenate([self._silence(0.2, 0.5), audio])
+        """Talk without the phrase after a quiet start: two thirds in the phrase's language,
+        and every other clip of those is its words in a random order."""
+        source = self.own if index % 3 else self.other
+        if index % 3 == 2:
+            text = ", ".join(self._random_words(5, 10) for _ in range(sentences))
+        else:
+            picks = self.rng.choice(len(source.talk), size=sentences, replace=True)
+            text = " ".join(source.talk[i] for i in picks)
+        audio, label = self._say(text)
+        audio = np.concatenate([self._silence(0.3, 2.0), audio])
         return Clip(self._room(audio), None, "talk", label)
 
     def noise(self, index: int, seconds: float = 4.0) -> Clip:

@@ -41,14 +41,14 @@ def fit(
     y: np.ndarray,
     seed: int,
     epochs: int,
-    negative_weight: float = 4.0,
+    negative_weight: float = 10.0,
     progress: Callable[[int, float], None] | None = None,
 ):  # type: ignore[no-untyped-def]
     """Train on windows `x` (n, frames, 96) with labels `y`; returns the torch model."""
     import torch
 
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # two threads spin on a busy machine for a model this small
     model = build(x.shape[1])
     data = torch.from_numpy(x)
     labels = torch.from_numpy(y)

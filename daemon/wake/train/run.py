@@ -40,7 +40,7 @@ class Plan:
 
 PLANS = {
     # The shipped model (README gives the command); well within 20 minutes on 2 cores.
-    "full": Plan(Sizes(1400, 360, 220, 60), Sizes(150, 80, 100, 10), epochs=40),
+    "full": Plan(Sizes(1000, 300, 260, 40), Sizes(120, 60, 80, 8), epochs=40),
     "small": Plan(Sizes(200, 60, 40, 10), Sizes(40, 20, 20, 4), epochs=20),
     "tiny": Plan(Sizes(16, 8, 6, 3), Sizes(6, 4, 3, 1), epochs=4),  # tests
 }
