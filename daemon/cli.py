@@ -329,11 +329,15 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from daemon.asr import make_transcriber
+    from daemon.asr.languages import check_persona_language
     from daemon.audio.wavfile import read_wav_16k
 
     settings = load(args)
-    hotwords = [settings.persona.name, *settings.persona.hotwords]
-    session = make_transcriber(settings.daemon.asr, settings.models_dir(), hotwords).start()
+    persona, asr = settings.persona, settings.daemon.asr
+    check_persona_language(asr, persona, settings.persona_path)
+    hotwords = [persona.name, *persona.hotwords]
+    transcriber = make_transcriber(asr, settings.models_dir(), hotwords, persona.language)
+    session = transcriber.start()
     session.feed(read_wav_16k(Path(args.wav)))
     print(session.finish().text)
     return EXIT_OK
