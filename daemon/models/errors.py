@@ -11,3 +11,16 @@ class ModelMissing(Exception):
     def __init__(self, what: str, path: Path, fetch_command: str) -> None:
         super().__init__(f"{what} not found at {path}; fetch it with: {fetch_command}")
         self.path = path
+
+
+class ModelUnusable(ModelMissing):
+    """The files are there but cannot be loaded or run (corrupt, truncated, wrong kind).
+
+    A ModelMissing, so the CLI exits 78 and systemd does not restart into the same failure.
+    """
+
+    def __init__(self, what: str, path: Path, reason: str, fetch_command: str) -> None:
+        super().__init__(what, path, fetch_command)
+        self.args = (
+            f"{what} at {path} cannot be used ({reason}); fetch it again with: {fetch_command}",
+        )

@@ -162,3 +162,12 @@ def test_any_text_gives_speech_or_a_clear_error(text: str) -> None:
         return
     assert speech.dtype == np.float32 and speech.size > 0
     assert float(np.abs(speech).max()) <= 1.0
+
+
+def test_an_unrecorded_neutral_tone_falls_back_to_another_tone(tmp_path: Path) -> None:
+    """Speaker 3 did not record neutral 吗 (ㄇㄚ1): its first-tone ㄇㄚ is spoken instead."""
+    assert not (GCIN_ROOT / "ㄇㄚ1" / "3.ogg").exists()
+    assert np.array_equal(mandarin_speech("吗"), mandarin_speech("妈"))
+    (tmp_path / "ㄇㄚ1").mkdir()
+    with pytest.raises(SyllableMissing, match="ㄇㄚ1 by speaker 3"):
+        mandarin_speech("吗", root=tmp_path)
