@@ -55,7 +55,7 @@ def test_an_output_that_cannot_be_written_exits_73(case: str, tmp_path: Path) ->
 
 BAD_PHRASES = {
     "punctuation only": ("!!!", "no words"),
-    "a syllable gcin-voice lacks": ("你们好", "cannot say"),  # 们 (neutral tone) is not recorded
+    "a syllable gcin-voice lacks": ("你好嗯", "cannot say"),  # 嗯 (ㄣ2) is not recorded
 }
 
 
