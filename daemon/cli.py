@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from daemon import __version__
 from daemon.audio.base import AudioSink, AudioSource
@@ -404,7 +405,9 @@ def cmd_wake_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_wake_commands(sub: argparse._SubParsersAction, with_config: Callable) -> None:  # type: ignore[type-arg]
+def add_wake_commands(
+    sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
+) -> None:
     wake = sub.add_parser("wake", help="train a wake word for any phrase").add_subparsers(
         dest="wake_command", required=True
     )

@@ -138,16 +138,12 @@ class StreamingFeatures:
         self._mels = np.vstack([self._mels, self._models.mels(chunk)])
         self._mels = self._mels[-MEL_HISTORY:]
         frames = whole // FRAME_SAMPLES
-        new = [self._window_ending(len(self._mels) - STEP_MELS * i) for i in range(frames)][::-1]
-        new = [w for w in new if w is not None]
-        if new:
-            self.embeddings = np.vstack([self.embeddings, self._models.embed_windows(new)])
-            self.embeddings = self.embeddings[-FEATURE_HISTORY:]
+        ends = [len(self._mels) - STEP_MELS * i for i in range(frames)][::-1]
+        # One window per call, as on the box one frame comes at a time: a runtime keeps its
+        # tensors planned for batch 1 instead of re-planning for every pair of frames.
+        new = [self._models.embed_windows([self._mels[end - WINDOW_MELS : end]]) for end in ends]
+        self.embeddings = np.vstack([self.embeddings, *new])[-FEATURE_HISTORY:]
         return len(new)
-
-    def _window_ending(self, end: int) -> np.ndarray | None:
-        start = end - WINDOW_MELS
-        return self._mels[start:end] if start >= 0 else None
 
     def window(self, frames: int, ago: int = 0) -> np.ndarray:
         """The last `frames` embeddings as one classifier input (1, frames, 96), ending `ago`

@@ -17,7 +17,7 @@ import numpy as np
 
 from daemon.wake.features import FeatureModels
 from daemon.wake.train.augment import augment, background, change_speed
-from daemon.wake.train.corpus import confusables, is_chinese, texts
+from daemon.wake.train.corpus import confusables, is_chinese, texts, vocabulary
 from daemon.wake.train.voices import SAMPLE_RATE, CannotSay, draw_styles, say
 
 EMBED_END_OFFSET = 12400  # samples: embedding i covers audio up to 1280 * i + 12400
@@ -143,18 +143,16 @@ class ClipMaker:
         words = self._say(self._random_words(4, 8))[0]
         return np.concatenate([self._silence(0.0, 0.3), words, self._silence(0.2, 0.6)])
 
-    def _random_words(self, low: int, high: int) -> str:
-        """Words drawn from the split's own texts in a random order: talk with every sound of
-        the language, the phrase's syllables included, but never the phrase."""
-        source = self.own.talk + self.own.requests
-        if self.chinese:
-            pool = [ch for ch in "".join(source) if is_chinese(ch)]
-        else:
-            pool = " ".join(source).replace(",", "").replace(".", "").split()
-        count = int(self.rng.integers(low, high + 1))
-        joiner = "" if self.chinese else " "
+    def _random_words(self, low: int, high: int, chinese: bool | None = None) -> str:
+        """Words of the language in a random order (a large vocabulary, held-out words for the
+        held-out split): talk with every sound, the phrase's syllables included, never the
+        phrase itself."""
+        chinese = self.chinese if chinese is None else chinese
+        pool = vocabulary(chinese, self.held_out)
+        joiner = "" if chinese else " "
         while True:
-            text = joiner.join(str(w) for w in self.rng.choice(pool, size=count))
+            picks = self.rng.integers(len(pool), size=int(self.rng.integers(low, high + 1)))
+            text = joiner.join(pool[int(i)] for i in picks)
             if self.phrase.lower() not in text.lower():
                 return text
 
@@ -166,16 +164,19 @@ class ClipMaker:
         return Clip(self._room(np.concatenate(parts)), None, "confusable", label)
 
     def talk(self, index: int, sentences: int = 3) -> Clip:
-        """Talk without the phrase after a quiet start: two thirds in the phrase's language,
-        and every other clip of those is its words in a random order."""
-        source = self.own if index % 3 else self.other
-        if index % 3 == 2:
-            text = ", ".join(self._random_words(5, 10) for _ in range(sentences))
-        else:
+        """Talk without the phrase between quiet stretches: a quarter in the other language;
+        a third of it sentences, the rest words of a large vocabulary in a random order."""
+        chinese = self.chinese if index % 4 else not self.chinese
+        source = self.own if chinese == self.chinese else self.other
+        if index % 3 == 0:
             picks = self.rng.choice(len(source.talk), size=sentences, replace=True)
             text = " ".join(source.talk[i] for i in picks)
+        else:
+            text = ", ".join(self._random_words(3, 6, chinese) for _ in range(sentences))
         audio, label = self._say(text)
-        audio = np.concatenate([self._silence(0.3, 2.0), audio])
+        # Quiet before and after: the end of a sentence followed by silence must not look like
+        # the end of the wake phrase.
+        audio = np.concatenate([self._silence(0.3, 2.0), audio, self._silence(0.5, 1.5)])
         return Clip(self._room(audio), None, "talk", label)
 
     def noise(self, index: int, seconds: float = 4.0) -> Clip:
@@ -225,7 +226,7 @@ def embed_clip(clip: Clip, features: FeatureModels) -> Embedded:
 
 
 def label_windows(
-    item: Embedded, frames: int, talk_stride: int = 2
+    item: Embedded, frames: int, talk_stride: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """The windows of an embedded clip and their labels (1 positive, 0 negative); windows near
     but not at the phrase's end are left out, and long talk keeps every `talk_stride`-th one."""

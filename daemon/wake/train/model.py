@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from daemon.wake.features import EMBEDDING_DIM
 
-HIDDEN = 96
+HIDDEN = 32  # openWakeWord's default layer size: small enough not to memorize the talk
 METADATA_PHRASE = "voiced.wake_phrase"
 
 
-def build(frames: int):  # type: ignore[no-untyped-def]  # torch is imported lazily
+def build(frames: int) -> Any:  # a torch module (torch is imported lazily)
     import torch.nn as nn
 
     return nn.Sequential(
@@ -43,7 +44,7 @@ def fit(
     epochs: int,
     negative_weight: float = 10.0,
     progress: Callable[[int, float], None] | None = None,
-):  # type: ignore[no-untyped-def]
+) -> Any:
     """Train on windows `x` (n, frames, 96) with labels `y`; returns the torch model."""
     import torch
 
@@ -80,7 +81,7 @@ def fit(
     return model
 
 
-def export(model, frames: int, path: Path, phrase: str) -> None:  # type: ignore[no-untyped-def]
+def export(model: Any, frames: int, path: Path, phrase: str) -> None:
     """Write the model as openWakeWord's ONNX format: input (1, frames, 96), output (1, 1)."""
     import onnx
     import torch

@@ -3,14 +3,14 @@ take becomes one WAV for `voiced wake train --recordings DIR`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from daemon.audio.base import AudioSource
-from daemon.audio.frames import SAMPLE_RATE
+from daemon.audio.frames import SAMPLE_RATE, AudioFrame
 from daemon.wake.train.errors import EX_CANTCREAT, EX_NOINPUT, TrainError
 
 QUIET_RMS = 100.0  # int16: a take quieter than this holds no speech
@@ -76,7 +76,9 @@ async def record_takes(
     return saved
 
 
-async def _collect(frames, buffer: list[np.ndarray], samples: int) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+async def _collect(
+    frames: AsyncIterator[AudioFrame], buffer: list[np.ndarray], samples: int
+) -> np.ndarray | None:
     have = sum(len(b) for b in buffer)
     async for frame in frames:
         buffer.append(frame.samples)

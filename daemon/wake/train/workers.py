@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,35 +16,36 @@ from daemon.wake.features import FeatureModels
 from daemon.wake.train.dataset import ClipMaker, Embedded, embed_clip
 
 Job = tuple[bool, str, int]  # held out?, kind, index
-_state: dict[str, object] = {}
+
+
+@dataclass
+class _Worker:
+    phrase: str
+    seed: int
+    recordings: Sequence[np.ndarray]
+    features: FeatureModels
+    makers: dict[bool, ClipMaker] = field(default_factory=dict)
+
+    def maker(self, held_out: bool) -> ClipMaker:
+        if held_out not in self.makers:
+            own = () if held_out else self.recordings  # a person's takes are for training only
+            self.makers[held_out] = ClipMaker(self.phrase, self.seed, held_out, own)
+        return self.makers[held_out]
+
+
+_worker: list[_Worker] = []  # this process's one worker state
 
 
 def _init(
     phrase: str, seed: int, recordings: Sequence[np.ndarray], melspec: Path, embedding: Path
 ) -> None:
-    _state.clear()
-    _state.update(
-        phrase=phrase, seed=seed, recordings=recordings, features=FeatureModels(melspec, embedding)
-    )
-
-
-def _maker(held_out: bool) -> ClipMaker:
-    key = f"maker-{held_out}"
-    if key not in _state:
-        recordings = () if held_out else _state["recordings"]
-        _state[key] = ClipMaker(
-            str(_state["phrase"]),
-            int(_state["seed"]),
-            held_out,
-            recordings,  # type: ignore[arg-type, call-overload]
-        )
-    return _state[key]  # type: ignore[return-value]
+    _worker[:] = [_Worker(phrase, seed, recordings, FeatureModels(melspec, embedding))]
 
 
 def _work(job: Job) -> Embedded:
     held_out, kind, index = job
-    clip = _maker(held_out).make(kind, index)
-    return embed_clip(clip, _state["features"])  # type: ignore[arg-type]
+    worker = _worker[0]
+    return embed_clip(worker.maker(held_out).make(kind, index), worker.features)
 
 
 def embedded_clips(
