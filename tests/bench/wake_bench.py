@@ -151,7 +151,7 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-def run(audio: AudioBuilder, positives: int = 100, hours: float = 1.0) -> dict[str, object]:
+def run(audio: AudioBuilder, positives: int = 100, hours: float = 0.5) -> dict[str, object]:
     assert packaged_model("你好小智") is not None
     return {
         "threshold": THRESHOLD,
