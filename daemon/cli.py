@@ -16,7 +16,7 @@ from pathlib import Path
 from daemon import __version__
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.config import Settings, load_settings
-from daemon.errors import ConfigError
+from daemon.errors import ConfigError, FileProblem
 from daemon.models.errors import ModelMissing
 from daemon.notify import Notifier
 
@@ -93,18 +93,43 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
+    check_file_args(args)  # before the models load: a wrong path costs no minutes
     notifier = Notifier()
     notifier.status("loading models")
     sink = open_sink(args, settings)
-    stages = build_stages(settings, sink)
-    source = open_source(args, settings, notifier)
-    from daemon.turn.record import TurnLog
+    code = EXIT_FAILURE
+    try:
+        stages = build_stages(settings, sink)
+        source = open_source(args, settings, notifier)
+        from daemon.turn.record import TurnLog
 
-    turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
-    daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
-    code = asyncio.run(daemon.run())
+        turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
+        log_file = TurnLog(turns) if turns else None
+        daemon = Daemon(settings, stages, source, notifier, turn_log=log_file)
+        code = asyncio.run(daemon.run())
+    finally:
+        finish_output(sink, code == EXIT_OK)
     exit_now_if_threads_are_stuck(code)
     return code
+
+
+def check_file_args(args: argparse.Namespace) -> None:
+    """--input must be readable audio, --output creatable (FileProblem: 66, 65, 73)."""
+    from daemon.audio.wavfile import check_input, check_output
+
+    if args.input:
+        check_input(Path(args.input))
+    if args.output:
+        check_output(Path(args.output))
+
+
+def finish_output(sink: AudioSink, succeeded: bool) -> None:
+    """A file sink's reply WAV is put in place after a successful run, removed otherwise."""
+    commit, discard = getattr(sink, "commit", None), getattr(sink, "discard", None)
+    if succeeded and callable(commit):
+        commit()
+    elif callable(discard):
+        discard()
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
@@ -304,13 +329,19 @@ def cmd_say(args: argparse.Namespace) -> int:
     settings = load(args)
     tts = make_synthesizer(settings.daemon.tts, settings.models_dir())
 
+    sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
+
     async def speak() -> None:
-        sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
         for chunk in tts.synthesize(args.text, settings.persona):
             await sink.play(chunk)
         await sink.close()
 
-    asyncio.run(speak())
+    try:
+        asyncio.run(speak())
+    except BaseException:
+        sink.discard()
+        raise
+    sink.commit()
     return EXIT_OK
 
 
@@ -438,5 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ModelMissing) as err:
         print(f"voiced: configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    except FileProblem as err:  # sysexits: 66 no input, 65 bad data, 73 cannot create
+        print(f"voiced: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         return EXIT_OK
