@@ -134,7 +134,13 @@ def finish_output(sink: AudioSink, succeeded: bool) -> None:
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     """A model call stuck in native code would keep the interpreter from exiting: don't wait
-    for it longer than `grace` seconds (idle worker threads finish well within that)."""
+    for it longer than `grace` seconds (idle worker threads finish well within that).
+
+    After a stop signal the process also ends here, without the interpreter's teardown of the
+    native libraries (about 2 s, during which a second signal would kill it by signal instead
+    of taking the documented forced exit)."""
+    from daemon.service import stop_signalled
+
     deadline = time.monotonic() + grace
     main = threading.main_thread()
     workers = [t for t in threading.enumerate() if t is not main and not t.daemon]
@@ -143,7 +149,10 @@ def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     stuck = [t.name for t in workers if t.is_alive()]
     if stuck:
         log.warning("exiting with worker threads still busy: %s", ", ".join(stuck))
+    if stuck or stop_signalled():
         logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
 
 

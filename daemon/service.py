@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -324,6 +325,7 @@ class Daemon:
         def stop() -> None:
             nonlocal signals
             signals += 1
+            _STOP_SIGNALLED.set()
             if signals > 1:
                 forced_exit()
             # The loop resets its handlers to the default (death by signal) when it closes,
@@ -340,6 +342,14 @@ class Daemon:
                 loop.add_signal_handler(sig, stop)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, persona.reload)
+
+
+_STOP_SIGNALLED = threading.Event()
+
+
+def stop_signalled() -> bool:
+    """Whether SIGTERM/SIGINT asked this process to stop (the CLI then ends it at once)."""
+    return _STOP_SIGNALLED.is_set()
 
 
 def forced_exit() -> None:
