@@ -368,10 +368,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """ASR and TTS for many boxes over HTTP (daemon/serve/app.py); models load before listening."""
-    import uvicorn
-
     from daemon.config import ServeSettings
     from daemon.serve.app import create_app, load_engines
+    from daemon.serve.server import run_server
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
@@ -381,7 +380,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, load_engines(settings))
     host, port = args.host or serve.host, serve.port if args.port is None else args.port
     log.info("serving on http://%s:%s/v1", host, port)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    run_server(app, serve, host, port)
     return EXIT_OK
 
 
