@@ -111,7 +111,10 @@ class WakeSettings(Section):
         0.5, gt=0, lt=1, description="Score at or above which the wake word fires."
     )
     refractory_seconds: float = Field(
-        2.0, ge=0, le=60, description="Audio time after a detection during which it cannot fire again."
+        2.0,
+        ge=0,
+        le=60,
+        description="Audio time after a detection during which it cannot fire again.",
     )
     quiet_gate: bool = Field(
         True, description="Skip wake inference while the room is quiet (saves most idle CPU)."
@@ -346,7 +349,10 @@ class ServeSettings(Section):
     )
     retry_after_seconds: int = Field(1, ge=1, le=3600, description="Retry-After sent with a 503.")
     max_request_bytes: int = Field(
-        10_000_000, gt=0, le=1_000_000_000, description="Largest request body accepted (413 beyond)."
+        10_000_000,
+        gt=0,
+        le=1_000_000_000,
+        description="Largest request body accepted (413 beyond).",
     )
     max_audio_seconds: PositiveSeconds = Field(60.0, description="Longest audio transcribed.")
     max_text_chars: int = Field(1000, gt=0, le=100_000, description="Longest text synthesized.")
@@ -451,7 +457,10 @@ class PersonaLlm(Section):
 class PersonaMemory(Section):
     turns: int = Field(6, ge=0, le=50, description="Exchanges remembered; 0 = every turn is new.")
     max_tokens: int = Field(
-        1500, ge=100, le=1_000_000, description="Budget for system prompt + history + request (estimated)."
+        1500,
+        ge=100,
+        le=1_000_000,
+        description="Budget for system prompt + history + request (estimated).",
     )
     idle_reset_seconds: PositiveSeconds = Field(
         300.0, description="Forget the conversation after this long without a turn."
@@ -568,7 +577,8 @@ def _read_capped(path: Path) -> str:
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_YAML_BYTES:
-        raise ConfigError(str(path), "", f"over {MAX_YAML_BYTES // 1024} KiB; is it the right file?")
+        limit = MAX_YAML_BYTES // 1024
+        raise ConfigError(str(path), "", f"over {limit} KiB; is it the right file?")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -26,10 +26,10 @@ from daemon.config import ConversationSettings, Persona, Settings, WakeSettings,
 from daemon.errors import ConfigError
 from daemon.llm import make_chat_model
 from daemon.llm.responder import Responder
-from daemon.turn.record import TurnLog, TurnRecord
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tts import make_synthesizer
 from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.turn.record import TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate

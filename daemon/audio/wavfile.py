@@ -31,6 +31,7 @@ from daemon.audio.frames import (
 )
 from daemon.config import MAX_RATE, MIN_RATE
 from daemon.errors import ErrorCode, FileProblem, StageError
+from daemon.host.native import native_stderr_silenced
 
 __all__ = [
     "FileProblem",
@@ -54,11 +55,14 @@ def check_input(path: Path) -> sf._SoundFileInfo:
     if not os.access(path, os.R_OK):
         raise FileProblem(FileProblem.NO_INPUT, path, "cannot be read (permission denied)")
     try:
-        info = sf.info(str(path))
+        with native_stderr_silenced():  # libsndfile's MP3 probe prints on random bytes
+            info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, OSError) as exc:
-        detail = getattr(exc, "error_string", None) or " ".join(str(exc).split())[:120]
+        detail = getattr(exc, "error_string", None) or ""
+        if not detail or "not exist" in detail:  # libsndfile's words for an unknown format
+            detail = "format not recognised"
         raise FileProblem(
-            FileProblem.DATA_ERROR, path, f"not a readable audio file ({detail})"
+            FileProblem.DATA_ERROR, path, f"not a readable audio file ({detail.rstrip('.')})"
         ) from None
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
         raise FileProblem(
@@ -87,7 +91,8 @@ def check_output(path: Path) -> None:
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise FileProblem(FileProblem.CANNOT_CREATE, path, f"cannot write there ({reason})") from None
+        problem = f"cannot write there ({reason})"
+        raise FileProblem(FileProblem.CANNOT_CREATE, path, problem) from None
 
 
 def read_wav_16k(path: Path) -> np.ndarray:
@@ -219,4 +224,6 @@ class WavFileSink:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, sf.LibsndfileError) and exc.error_string:
+        return exc.error_string.rstrip(".")  # libsndfile's text without the path it repeats
     return " ".join(str(exc).split())[:120] or type(exc).__name__

@@ -207,7 +207,8 @@ def enable(lay: Layout, dry_run: bool) -> bool:
     if lay.flavour == "user":
         user = pwd.getpwuid(os.getuid()).pw_name
         if not run_soft(["loginctl", "enable-linger", user], dry_run):
-            say(f"without lingering it runs only while you are logged in: loginctl enable-linger {user}")
+            say(f"without lingering it runs only while you are logged in: "
+                f"loginctl enable-linger {user}")
     if not done:
         say(f"enable it by hand: {enable_later_hint(lay)}")
     return done

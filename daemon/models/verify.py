@@ -49,7 +49,8 @@ def verify_pinned(what: str, path: Path) -> None:
     digest = pinned_digest(path)
     if digest is not None and sha256_of(path) != digest:
         size = path.stat().st_size
-        raise ModelDamaged(what, path, f"sha256 differs from the pinned one; {size} bytes", PACKAGED_FETCH)
+        reason = f"sha256 differs from the pinned one; {size} bytes"
+        raise ModelDamaged(what, path, reason, PACKAGED_FETCH)
 
 
 _CHECKED: set[tuple[str, int, int]] = set()
@@ -84,21 +85,29 @@ def _chunks(samples: np.ndarray, size: int) -> Iterable[np.ndarray]:
     return (samples[i : i + size] for i in range(0, len(samples) - size + 1, size))
 
 
-def check_vad(what: str, path: Path, probability: Callable[[np.ndarray], float], chunk: int,
-              reset: Callable[[], None]) -> None:  # fmt: skip
+def check_vad(
+    what: str,
+    path: Path,
+    probability: Callable[[np.ndarray], float],
+    chunk: int,
+    reset: Callable[[], None],
+) -> None:
     """ModelDamaged unless the VAD hears the clip as speech and silence as silence."""
     try:
         silence = max(probability(c) for c in _chunks(np.zeros(SILENCE_SAMPLES, np.int16), chunk))
         reset()
         speech = max(probability(c) for c in _chunks(speech_clip(), chunk))
     except Exception as exc:  # a damaged model may fail in many library-specific ways
-        raise ModelDamaged(what, path, f"inference fails: {type(exc).__name__}", PACKAGED_FETCH) from None
+        reason = f"inference fails: {type(exc).__name__}"
+        raise ModelDamaged(what, path, reason, PACKAGED_FETCH) from None
     finally:
         reset()
     if not (np.isfinite(speech) and speech >= SPEECH_AT_LEAST):
-        raise ModelDamaged(what, path, f"hears no speech in the check clip (p={speech:.2f})", PACKAGED_FETCH)
+        reason = f"hears no speech in the check clip (p={speech:.2f})"
+        raise ModelDamaged(what, path, reason, PACKAGED_FETCH)
     if not (np.isfinite(silence) and silence <= SILENCE_AT_MOST):
-        raise ModelDamaged(what, path, f"hears speech in silence (p={silence:.2f})", PACKAGED_FETCH)
+        reason = f"hears speech in silence (p={silence:.2f})"
+        raise ModelDamaged(what, path, reason, PACKAGED_FETCH)
 
 
 def check_scores(what: str, path: Path, scores: Iterable[float], fetch: str) -> None:

@@ -274,10 +274,10 @@ class Service:
         timing.detail += f" chars={len(transcript.text)}"
         if str(form.get("response_format") or "json") == "text":
             return PlainTextResponse(transcript.text), False
-        body: dict[str, Any] = {"text": transcript.text}
+        answer: dict[str, Any] = {"text": transcript.text}
         if transcript.language:
-            body["language"] = transcript.language
-        return JSONResponse(body), False
+            answer["language"] = transcript.language
+        return JSONResponse(answer), False
 
     def _run_asr(self, samples: np.ndarray, timing: Timing) -> Transcript:
         queued = time.monotonic()

@@ -29,11 +29,11 @@ from daemon.audio.frames import AudioChunk, AudioFrame, PreRoll
 from daemon.config import EndpointSettings, Persona
 from daemon.errors import ErrorCode, StageError
 from daemon.llm.responder import Responder
+from daemon.tts.base import Synthesizer
 from daemon.turn.phrases import error_message, not_heard_message
 from daemon.turn.record import TurnRecord
 from daemon.turn.recording import Recording, Utterance
 from daemon.turn.speaking import Speaker
-from daemon.tts.base import Synthesizer
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision
 from daemon.wake.base import WakeDetector, WakeHit

@@ -19,10 +19,10 @@ from daemon.audio.clock import fade_out, slices
 from daemon.audio.frames import AudioChunk
 from daemon.config import Persona
 from daemon.errors import ErrorCode, StageError
-from daemon.turn.record import TurnRecord
 from daemon.tts.base import Synthesizer
 from daemon.tts.chunker import SentenceChunker
 from daemon.tts.text import CodeFenceFilter, clean_for_speech
+from daemon.turn.record import TurnRecord
 
 AUDIO_QUEUE_CHUNKS = 16  # synthesized audio waiting for the speaker
 CUT_MARK = " …"  # appended to a sentence that was interrupted

@@ -18,6 +18,7 @@ import numpy as np
 
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
+from daemon.host.native import native_stderr_silenced
 from daemon.models.errors import ModelDamaged, ModelMissing
 from daemon.models.verify import (
     PACKAGED_FETCH,
@@ -28,7 +29,6 @@ from daemon.models.verify import (
     speech_clip,
     verify_pinned,
 )
-from daemon.host.native import native_stderr_silenced
 from daemon.wake.base import WakeHit
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,8 @@ def _load(
 def _check_frames() -> list[np.ndarray]:
     """Silence, then the built-in speech clip, in 80 ms frames."""
     audio = np.concatenate([np.zeros(FRAME_SAMPLES * 2, np.int16), speech_clip()])
-    return [audio[i : i + FRAME_SAMPLES] for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)]
+    starts = range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    return [audio[i : i + FRAME_SAMPLES] for i in starts]
 
 
 class OpenWakeWord:

@@ -183,7 +183,8 @@ def test_seed_voices_are_bounded(server: BackgroundServer) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("hello", True), ("你好", True), ("42", True), ("😀", False), ("?!…，。 ", False), ("", False)],
+    [("hello", True), ("你好", True), ("42", True), ("😀", False), ("?!…，。 ", False),
+     ("", False)],  # fmt: skip
 )
 def test_speakable(text: str, expected: bool) -> None:
     assert speakable(text) is expected
