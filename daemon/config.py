@@ -9,6 +9,7 @@ turns it into exit code 78 so systemd does not restart a daemon that can never s
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -381,6 +382,49 @@ class DaemonSettings(Section):
     tts: TtsSettings = TtsSettings()
     conversation: ConversationSettings = ConversationSettings()
     serve: ServeSettings | None = Field(None, description="`voiced serve` (a GPU server).")
+
+
+TTS_FALLBACK_SHARE = 0.25  # of the TTS deadline kept for the fallback voice
+ERROR_SPEECH_FACTOR = 2.0  # an error message may take this many TTS deadlines before a beep
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Every wall-clock deadline of a turn, derived from voiced.yaml in one place.
+
+    `tts_primary` is shorter than `tts_chunk` on purpose: the fallback wrapper gives up on the
+    main voice a quarter earlier, so espeak-ng (tens of milliseconds a sentence) still speaks
+    inside the turn's own deadline instead of the turn timing out first and only beeping.
+    """
+
+    asr: float = 10.0  # endpoint -> final transcript
+    tts_chunk: float = 10.0  # per synthesized chunk
+    reply: float = 120.0  # request -> last sample played
+    llm_first_token: float = 8.0
+    llm_total: float = 30.0
+
+    @property
+    def tts_primary(self) -> float:
+        return tts_primary_deadline(self.tts_chunk)
+
+    @property
+    def error_speech(self) -> float:
+        return self.tts_chunk * ERROR_SPEECH_FACTOR
+
+    @classmethod
+    def from_settings(cls, d: DaemonSettings) -> Deadlines:
+        return cls(
+            asr=d.asr.timeout_seconds,
+            tts_chunk=d.tts.timeout_seconds,
+            reply=d.tts.max_reply_seconds,
+            llm_first_token=d.llm.timeouts.first_token_seconds,
+            llm_total=d.llm.timeouts.total_seconds,
+        )
+
+
+def tts_primary_deadline(tts_chunk: float) -> float:
+    """How long the TTS fallback wrapper waits for each chunk of the main voice."""
+    return tts_chunk * (1 - TTS_FALLBACK_SHARE)
 
 
 # --- persona.yaml ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from daemon.config import LlmTimeouts, Persona
 from daemon.errors import ErrorCode, StageError
@@ -14,14 +15,34 @@ from daemon.llm.intents import match_intent
 from daemon.llm.memory import Memory
 
 
+class Source(StrEnum):
+    """Where a reply comes from: the first half of its label ("intent:time", "llm:qwen")."""
+
+    INTENT = "intent"
+    LLM = "llm"
+
+
+STOP = f"{Source.INTENT}:stop"
+FORGET = f"{Source.INTENT}:forget"
+
+
 @dataclass
 class Reply:
-    source: str  # "intent:time", "llm:<model>", ...
+    source: str  # "<Source>:<intent or model name>", as the turn line shows it
     pieces: AsyncIterator[str]  # text as it is produced; empty for a silent reply
 
     @property
+    def kind(self) -> Source:
+        return Source(self.source.partition(":")[0])
+
+    @property
     def from_llm(self) -> bool:
-        return self.source.startswith("llm:")
+        return self.kind is Source.LLM
+
+    @property
+    def ends_conversation(self) -> bool:
+        """"Stop": no follow-up window after it."""
+        return self.source == STOP
 
 
 async def _once(text: str | None) -> AsyncIterator[str]:
@@ -46,7 +67,7 @@ class Responder:
         if intent is not None:
             if intent.intent == "forget":
                 self.memory.forget()
-            return Reply(f"intent:{intent.intent}", _once(intent.text))
+            return Reply(f"{Source.INTENT}:{intent.intent}", _once(intent.text))
         if self._chat is None:
             raise StageError(ErrorCode.LLM_NOT_CONFIGURED, "no LLM endpoint is configured")
         tokens = self._chat.stream(
@@ -57,9 +78,9 @@ class Responder:
         pieces = with_deadlines(
             tokens, self._timeouts.first_token_seconds, self._timeouts.total_seconds
         )
-        return Reply(f"llm:{self._chat.name}", pieces)
+        return Reply(f"{Source.LLM}:{self._chat.name}", pieces)
 
     def remember(self, request: str, reply: Reply, spoken: str) -> None:
         """Record the exchange as it was actually heard (forget/stop are not conversation)."""
-        if reply.source not in ("intent:forget", "intent:stop"):
+        if reply.source not in (FORGET, STOP):
             self.memory.remember(request, spoken)
