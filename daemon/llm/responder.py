@@ -8,6 +8,7 @@ from datetime import datetime
 
 from daemon.config import LlmTimeouts, Persona
 from daemon.errors import ErrorCode, StageError
+from daemon.intents.actions import Actions
 from daemon.llm.base import ChatModel
 from daemon.llm.deadline import with_deadlines
 from daemon.llm.intents import match_intent
@@ -30,9 +31,16 @@ async def _once(text: str | None) -> AsyncIterator[str]:
 
 
 class Responder:
-    def __init__(self, chat: ChatModel | None, timeouts: LlmTimeouts, persona: Persona) -> None:
+    def __init__(
+        self,
+        chat: ChatModel | None,
+        timeouts: LlmTimeouts,
+        persona: Persona,
+        actions: Actions | None = None,
+    ) -> None:
         self._chat = chat
         self._timeouts = timeouts
+        self.actions = actions  # timers, alarms, volume (daemon.intents); None: not offered
         m = persona.memory
         self.memory = Memory(m.turns, m.max_tokens, m.idle_reset_seconds)
 
@@ -42,6 +50,10 @@ class Responder:
 
     def reply(self, request: str, persona: Persona, now: datetime | None = None) -> Reply:
         """The reply to `request`; raises StageError(llm-not-configured) with no LLM."""
+        if self.actions is not None:
+            done = self.actions.answer(request, persona.language)
+            if done is not None:
+                return Reply(f"intent:{done.intent}", _once(done.text))
         intent = match_intent(request, persona.language, now or datetime.now())
         if intent is not None:
             if intent.intent == "forget":
