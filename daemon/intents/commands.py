@@ -145,7 +145,7 @@ def parse(text: str) -> Command | None:
 
 def is_stop_ringing(text: str) -> bool:
     """A short "stop" / 停 / "ok, I'm up": said without the wake word while something rings."""
-    text = clean(text)
+    text = clean(text, fillers=False)  # "ok" is a filler elsewhere, an answer here
     words = ZH if is_chinese(text) else EN
     return bool(words.stop_ringing.search(text.replace(" ", "") if words is ZH else text))
 

@@ -24,7 +24,7 @@ def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-def clean(text: str) -> str:
+def clean(text: str, fillers: bool = True) -> str:
     """Lower case, half-width, simplified, without punctuation or filler words.
 
     Chinese fillers are dropped from Chinese text, English ones from the rest: the person may
@@ -33,5 +33,6 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().translate(_TRADITIONAL)
     text = _PUNCTUATION.sub(" ", text)
     text = re.sub(r"(?<!\d)[.:]|[.:](?!\d)", " ", text)  # keep 7:30 and 1.5, drop full stops
-    text = _ZH_FILLERS.sub("", text) if is_chinese(text) else _EN_FILLERS.sub(" ", text)
+    if fillers:
+        text = _ZH_FILLERS.sub("", text) if is_chinese(text) else _EN_FILLERS.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()
