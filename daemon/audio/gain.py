@@ -61,7 +61,7 @@ def _clamp(level: int) -> int:
 
 
 class GainSink:
-    """Plays through `inner` at the volume's current gain (read per chunk: changes apply at once)."""
+    """Plays through `inner` at the volume's gain, read per chunk: a change applies at once."""
 
     def __init__(self, inner: AudioSink, volume: Volume) -> None:
         self.inner = inner

@@ -75,7 +75,9 @@ class Actions:
 
     def set_timer(self, seconds: float, name: str, language: str) -> str:
         if not 0 < seconds <= MAX_TIMER_SECONDS:
-            return _say(language, "I can set timers from 1 second to 24 hours.", "计时器只能设1秒到24小时。")
+            return _say(
+                language, "I can set timers from 1 second to 24 hours.", "计时器只能设1秒到24小时。"
+            )
         now, name = self.ringer.clock(), clean_name(name)
         reminder = self.store.add("timer", now + seconds, now, name, seconds)
         log.info("timer %d %r set for %.1f s", reminder.id, name, seconds)
@@ -88,11 +90,17 @@ class Actions:
         now = self.ringer.clock()
         moment = next_moment(when, self.ringer.local(now))
         reminder = self.store.add("alarm", moment.timestamp(), now, clean_name(name))
-        log.info("alarm %d %r set for %s", reminder.id, reminder.name, moment.isoformat(" ", "minutes"))
+        log.info(
+            "alarm %d %r set for %s", reminder.id, reminder.name, moment.isoformat(" ", "minutes")
+        )
         today = self.ringer.local(now)
         if language == "zh":
-            return f"好的，闹钟定在{phrases.day(moment, today, 'zh')}{phrases.clock(moment, 'zh')}。"
-        return f"OK, alarm set for {phrases.clock(moment, 'en')} {phrases.day(moment, today, 'en')}."
+            return (
+                f"好的，闹钟定在{phrases.day(moment, today, 'zh')}{phrases.clock(moment, 'zh')}。"
+            )
+        return (
+            f"OK, alarm set for {phrases.clock(moment, 'en')} {phrases.day(moment, today, 'en')}."
+        )
 
     def cancel(self, kind: Kind | None, name: str, language: str) -> str:
         if self.ringer.is_ringing and not name:  # "stop the timer" while it rings
@@ -133,7 +141,9 @@ class Actions:
     def _find(self, kind: Kind | None, name: str) -> list[Reminder]:
         found = self.store.open(kind, clean_name(name))
         if not found and name:  # "the pasta timer" when it was set as "pasta sauce"
-            found = [r for r in self.store.open(kind) if name in r.name or r.name in name and r.name]
+            found = [
+                r for r in self.store.open(kind) if name in r.name or r.name in name and r.name
+            ]
         return found
 
     def _labels(self, found: list[Reminder], language: str) -> str:
@@ -147,9 +157,13 @@ class Actions:
         if reminder.kind == "alarm":
             return _say(language, f"You have {label}.", f"{label}。")
         if reminder.state == "ringing" or reminder.due <= now:
-            return _say(language, f"{label[0].upper()}{label[1:]} is done.", f"{label}已经到时间了。")
+            return _say(
+                language, f"{label[0].upper()}{label[1:]} is done.", f"{label}已经到时间了。"
+            )
         left = phrases.duration(reminder.due - now, language)
-        return _say(language, f"{label[0].upper()}{label[1:]} has {left} left.", f"{label}还剩{left}。")
+        return _say(
+            language, f"{label[0].upper()}{label[1:]} has {left} left.", f"{label}还剩{left}。"
+        )
 
     def _none_of(self, kind: Kind | None, name: str, language: str) -> str:
         if language == "zh":

@@ -8,6 +8,7 @@ the same actions as tools.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,10 +105,14 @@ ZH = _Words(
     ),
     alarm=re.compile(r"闹钟|闹铃|叫醒|叫我|喊我|提醒我"),
     cancel=re.compile(r"取消|删除|删掉|关掉|停掉|关闭|停止|不要了|去掉|撤销"),
-    query=re.compile(r"还剩|还有多|剩多少|剩下|剩余|多久|多长时间|哪些|几个|有什么|有没有|列出|查|看看"),
+    query=re.compile(
+        r"还剩|还有多|剩多少|剩下|剩余|多久|多长时间|哪些|几个|有什么|有没有|列出|查|看看"
+    ),
     louder=re.compile(r"大声|声音大|音量大|调大|响一?点|大点声|提高音量|增大音量|听不清|开大"),
     quieter=re.compile(r"小声|声音小|音量小|调小|轻一?点|太吵|太响|降低音量|减小音量|小点声|关小"),
-    volume_to=re.compile(r"音量(?:调到|调成|调为|设为|设成|设到|设置为|设置成|改成|改为|到|是|为)?(\d+)"),
+    volume_to=re.compile(
+        r"音量(?:调到|调成|调为|设为|设成|设到|设置为|设置成|改成|改为|到|是|为)?(\d+)"
+    ),
     loudest=re.compile(r"最大音量|音量最大|声音最大|最大声|音量开到最大|音量调到最大"),
     mute=re.compile(r"^静音$|^闭麦$"),
     stop_ringing=re.compile(
@@ -116,12 +121,66 @@ ZH = _Words(
     ),
 )
 
-_EN_NOT_NAMES = set(
-    "a an the my this that new one set start another minute minutes second seconds hour hours "
-    "min mins sec secs for of on in to and all any which what your timer timers alarm alarms "
-    "cancel stop delete remove clear off is are how much long left time kill end check my "
-    "up down half quarter second wake me".split()
-)
+_EN_NOT_NAMES = {
+    "a",
+    "an",
+    "the",
+    "my",
+    "this",
+    "that",
+    "new",
+    "one",
+    "set",
+    "start",
+    "another",
+    "minute",
+    "minutes",
+    "second",
+    "seconds",
+    "hour",
+    "hours",
+    "min",
+    "mins",
+    "sec",
+    "secs",
+    "for",
+    "of",
+    "on",
+    "in",
+    "to",
+    "and",
+    "all",
+    "any",
+    "which",
+    "what",
+    "your",
+    "timer",
+    "timers",
+    "alarm",
+    "alarms",
+    "cancel",
+    "stop",
+    "delete",
+    "remove",
+    "clear",
+    "off",
+    "is",
+    "are",
+    "how",
+    "much",
+    "long",
+    "left",
+    "time",
+    "kill",
+    "end",
+    "check",
+    "up",
+    "down",
+    "half",
+    "quarter",
+    "wake",
+    "me",
+}
 _ZH_NOT_NAMES = {"这个", "那个", "有", "我的", "我"}
 _ZH_VERBS = re.compile(
     r"^(?:取消|删除|删掉|关掉|停掉|关闭|停止|定|设置|设定|设|开始|开|启动|来|查一?查|看看|查|把|"
@@ -130,7 +189,9 @@ _ZH_VERBS = re.compile(
 _ZH_NAMED = re.compile(
     r"(?:^|[\d的个])((?:(?![的个倒])[\u4e00-\u9fff]){1,6}?)的?(?:计时器|定时器|倒计时|计时|闹钟)"
 )
-_ZH_TIME_WORDS = re.compile(r"^[点半刻分秒钟头小时早上下午晚中今明后天凌清晨傍]+$|哪|几|什么|多少|所有|全部")
+_ZH_TIME_WORDS = re.compile(
+    r"^[点半刻分秒钟头小时早上下午晚中今明后天凌清晨傍]+$|哪|几|什么|多少|所有|全部"
+)
 
 
 def parse(text: str) -> Command | None:
@@ -150,7 +211,13 @@ def is_stop_ringing(text: str) -> bool:
     return bool(words.stop_ringing.search(text.replace(" ", "") if words is ZH else text))
 
 
-def _parse(text, words, name_of, seconds_of, clock_of):  # type: ignore[no-untyped-def]
+def _parse(
+    text: str,
+    words: _Words,
+    name_of: Callable[[str], str],
+    seconds_of: Callable[[str], float | None],
+    clock_of: Callable[[str], ClockTime | None],
+) -> Command | None:
     volume = _volume(text, words)
     if volume is not None:
         return volume

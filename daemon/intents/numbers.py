@@ -13,11 +13,29 @@ import re
 import cn2an
 
 _ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万廿幺]+")
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 EN_WORDS: dict[str, int] = {word: n for n, word in enumerate(_ONES)}
 EN_WORDS |= {word: 20 + 10 * n for n, word in enumerate(_TENS)}
 _SCALES = {"hundred": 100, "thousand": 1000}

@@ -51,7 +51,7 @@ def clock(moment: datetime, language: str) -> str:
 
 
 def day(moment: datetime, now: datetime, language: str) -> str:
-    """"today" / "tomorrow" / "on Friday"; 今天 / 明天 / 后天 / 11月27日."""
+    """ "today" / "tomorrow" / "on Friday"; 今天 / 明天 / 后天 / 11月27日."""
     days = (moment.date() - now.date()).days
     if language == "zh":
         return {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{moment.month}月{moment.day}日")
@@ -59,7 +59,7 @@ def day(moment: datetime, now: datetime, language: str) -> str:
 
 
 def timer_label(reminder: Reminder, language: str) -> str:
-    """"the pasta timer" / "the 5 minute timer"; 意面计时器 / 5分钟的计时器."""
+    """ "the pasta timer" / "the 5 minute timer"; 意面计时器 / 5分钟的计时器."""
     if language == "zh":
         if reminder.name:
             return f"{reminder.name}计时器"
@@ -87,8 +87,14 @@ def ring_text(reminder: Reminder, moment: datetime, late: bool, language: str) -
     """What is said while it rings (after the earcon)."""
     zh = language == "zh"
     if late:
-        what = timer_label(reminder, language) if reminder.kind == "timer" else (
-            f"{reminder.name}闹钟" if zh else f"your {reminder.name + ' ' if reminder.name else ''}alarm"
+        what = (
+            timer_label(reminder, language)
+            if reminder.kind == "timer"
+            else (
+                f"{reminder.name}闹钟"
+                if zh
+                else f"your {reminder.name + ' ' if reminder.name else ''}alarm"
+            )
         )
         if zh:
             return f"我刚才不在线，{what}在{clock(moment, 'zh')}已经到时间了。"

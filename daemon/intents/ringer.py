@@ -100,7 +100,10 @@ class Ringer:
                 self.store.set_state(reminder.id, "missed")
                 log.info(
                     "%s %d %r was due at %s while the daemon was down; too long ago to announce",
-                    reminder.kind, reminder.id, reminder.name, self.local(reminder.due).isoformat(" ", "seconds"),
+                    reminder.kind,
+                    reminder.id,
+                    reminder.name,
+                    self.local(reminder.due).isoformat(" ", "seconds"),
                 )
                 continue
             ring = self._start(reminder, now, late)
@@ -114,7 +117,9 @@ class Ringer:
         self._ringing[reminder.id] = ring
         log.info(
             "%s rings (due %s, %.1f s ago%s)",
-            ring.what, self.local(reminder.due).isoformat(" ", "seconds"), now - reminder.due,
+            ring.what,
+            self.local(reminder.due).isoformat(" ", "seconds"),
+            now - reminder.due,
             ", came due while the daemon was down" if late else "",
         )
         return ring

@@ -69,7 +69,9 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, kind: Kind, due: float, now: float, name: str = "", seconds: float | None = None) -> Reminder:
+    def add(
+        self, kind: Kind, due: float, now: float, name: str = "", seconds: float | None = None
+    ) -> Reminder:
         cursor = self._db.execute(
             "INSERT INTO reminders (kind, name, due, seconds, created) VALUES (?, ?, ?, ?, ?)",
             (kind, name, due, seconds, now),

@@ -13,6 +13,8 @@ from daemon.llm.base import ChatModel
 from daemon.llm.deadline import with_deadlines
 from daemon.llm.intents import match_intent
 from daemon.llm.memory import Memory
+from daemon.tools.base import Toolbox
+from daemon.tools.loop import ToolChatModel, reply_with_tools
 
 
 @dataclass
@@ -37,10 +39,14 @@ class Responder:
         timeouts: LlmTimeouts,
         persona: Persona,
         actions: Actions | None = None,
+        tools: Toolbox | None = None,
+        tool_rounds: int = 3,
     ) -> None:
         self._chat = chat
         self._timeouts = timeouts
         self.actions = actions  # timers, alarms, volume (daemon.intents); None: not offered
+        self.tools = tools  # offered to the LLM when the chat model takes tools
+        self._tool_rounds = tool_rounds
         m = persona.memory
         self.memory = Memory(m.turns, m.max_tokens, m.idle_reset_seconds)
 
@@ -61,10 +67,20 @@ class Responder:
             return Reply(f"intent:{intent.intent}", _once(intent.text))
         if self._chat is None:
             raise StageError(ErrorCode.LLM_NOT_CONFIGURED, "no LLM endpoint is configured")
+        messages = self.memory.messages(persona.system_prompt, request)
+        if self.tools and isinstance(self._chat, ToolChatModel):
+            pieces = reply_with_tools(
+                self._chat,
+                [dict(m) for m in messages],
+                self.tools,
+                temperature=persona.llm.temperature,
+                max_tokens=persona.llm.max_tokens,
+                timeouts=self._timeouts,
+                max_rounds=self._tool_rounds,
+            )
+            return Reply(f"llm:{self._chat.name}", pieces)
         tokens = self._chat.stream(
-            self.memory.messages(persona.system_prompt, request),
-            temperature=persona.llm.temperature,
-            max_tokens=persona.llm.max_tokens,
+            messages, temperature=persona.llm.temperature, max_tokens=persona.llm.max_tokens
         )
         pieces = with_deadlines(
             tokens, self._timeouts.first_token_seconds, self._timeouts.total_seconds

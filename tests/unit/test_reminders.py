@@ -33,7 +33,9 @@ def make(path: Path, clock: FakeClock, language: str = "en", **ring: float) -> A
     return Actions(ringer, Volume(store))
 
 
-def test_a_timer_rings_at_its_time_and_stops(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_timer_rings_at_its_time_and_stops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = FakeClock()
     actions = make(tmp_path, clock)
     assert actions.answer("set a timer for five seconds", "en") is not None
@@ -158,7 +160,9 @@ def test_cancel_and_list(tmp_path: Path) -> None:
     actions.answer("set a timer for 5 minutes", "en")
     listed = actions.answer("what timers do i have", "en")
     assert listed is not None
-    assert listed.text == "The 5 minute timer has 5 minutes left. The pasta timer has 10 minutes left."
+    assert (
+        listed.text == "The 5 minute timer has 5 minutes left. The pasta timer has 10 minutes left."
+    )
     cancelled = actions.answer("cancel the pasta timer", "en")
     assert cancelled is not None and cancelled.text == "OK, cancelled the pasta timer."
     assert [r.name for r in actions.store.open()] == [""]
