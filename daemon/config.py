@@ -406,6 +406,9 @@ class McpServerSettings(Section):
         None, description="Tool names offered to the LLM; None = all the server lists."
     )
     timeout_seconds: PositiveSeconds = Field(5.0, description="Deadline for one tool call.")
+    list_timeout_seconds: PositiveSeconds = Field(
+        10.0, description="Deadline for listing its tools (includes starting a stdio server)."
+    )
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
