@@ -74,6 +74,11 @@ class Ringer:
             if reminder.state == "ringing":  # the daemon stopped while it rang: ring again
                 store.set_state(reminder.id, "pending")
 
+    def use_clock(self, clock: Clock) -> None:
+        """Count time with `clock` from now on (the daemon's audio clock, known after start-up)."""
+        self.clock = clock
+        self.started = clock()
+
     @property
     def is_ringing(self) -> bool:
         return bool(self._ringing)

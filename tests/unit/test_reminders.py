@@ -212,3 +212,43 @@ def test_gain_sink_scales_and_clips() -> None:
     assert np.allclose(quieter, chunk.samples * gain_of(4)) and gain_of(4) < 0.4
     assert louder.max() == 1.0 and louder.min() == -1.0
     assert not silent.any()
+
+
+def test_the_bell_rings_until_stopped_or_expired(tmp_path: Path) -> None:
+    from daemon.intents.bell import ring_until_stopped
+
+    clock = FakeClock()
+    actions = make(tmp_path, clock, max_ringing_seconds=10, repeat_gap_seconds=2)
+    actions.answer("set a timer for five seconds", "en")
+    clock.now = START + 5
+    actions.ringer.due()
+    heard: list[str] = []
+
+    async def play(chunk: AudioChunk) -> None:
+        heard.append(f"earcon {chunk.duration:.2f}")
+        clock.now += chunk.duration
+
+    async def say(text: str) -> None:
+        heard.append(text)
+        clock.now += 1.5
+
+    async def pause(seconds: float) -> None:
+        clock.now += seconds
+
+    rounds = asyncio.run(ring_until_stopped(actions.ringer, play, say, pause))
+    assert rounds == 3  # each round: 1.44 s earcon + 1.5 s words + 2 s gap; 10 s is in the 3rd
+    assert heard.count("The 5 second timer is done.") == 3
+    assert heard[0] == "earcon 1.44"
+    assert not actions.ringer.is_ringing
+
+
+def test_make_toolbox_offers_local_tools_and_nothing_when_disabled(tmp_path: Path) -> None:
+    from daemon.config import ToolSettings
+    from daemon.tools.build import make_toolbox
+
+    actions = make(tmp_path, FakeClock())
+    toolbox = make_toolbox(ToolSettings(), actions, lambda: "en")
+    assert toolbox is not None
+    names = [s["function"]["name"] for s in toolbox.schemas()]
+    assert names == ["set_timer", "set_alarm", "cancel_timer", "list_timers", "set_volume"]
+    assert make_toolbox(ToolSettings(enabled=False), actions, lambda: "en") is None
