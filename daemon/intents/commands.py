@@ -74,7 +74,7 @@ class _Words:
 EN = _Words(
     timer=re.compile(
         r"\btimers?\b|\bcount ?down\b|\bremind me in\b|\bin .* remind me\b|"
-        r"\btime (?:is )?(?:left|remaining)\b|\bhow long (?:is )?left\b"
+        r"\btime (?:is )?(?:left|remaining)\b|\bhow long (?:is )?left\b|\bhow much time\b"
     ),
     alarm=re.compile(r"\balarms?\b|\bwake me\b|\bwake up call\b"),
     cancel=re.compile(r"\b(?:cancel|stop|delete|remove|clear|turn off|switch off|kill|end)\b"),

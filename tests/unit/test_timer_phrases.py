@@ -176,6 +176,8 @@ def test_chinese_clock_times(said: str, when: ClockTime, at: datetime) -> None:
         ("how much time is left", Query("timer")),
         ("how long is left on the pasta timer", Query("timer", "pasta")),
         ("what timers do i have", Query("timer")),
+        ("how much time is annette", Query("timer")),  # pocketsphinx on "... is left"
+        ("wake me up at seven am", SetAlarm(ClockTime(7, 0, "am"))),  # pocketsphinx
         ("wake me up at seven a.m. tomorrow", SetAlarm(ClockTime(7, 0, "am", 1))),
         ("set an alarm for 6:30", SetAlarm(ClockTime(6, 30))),
         ("cancel my alarm", Cancel("alarm")),
