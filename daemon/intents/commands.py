@@ -83,12 +83,13 @@ EN = _Words(
         r"\b(?:list|any|which|what) (?:\w+ )?(?:timers|alarms)\b|\bwhen is my\b|\bcheck\b"
     ),
     louder=re.compile(
-        r"\blouder\b|\bturn (?:it |the volume |yourself )?up\b|\bvolume up\b|\bspeak up\b|"
-        r"\b(?:increase|raise) the volume\b|\bcan'?t hear you\b|\bmore volume\b"
+        r"\blouder\b|\bturn (?:it|the volume|yourself|the sound) up\b|\bturn up the volume\b|"
+        r"\bvolume up\b|\bspeak up\b|\b(?:increase|raise) the volume\b|\bcan'?t hear you\b"
     ),
     quieter=re.compile(
-        r"\bquieter\b|\bsofter\b|\bturn (?:it |the volume |yourself )?down\b|\bvolume down\b|"
-        r"\b(?:decrease|lower|reduce) the volume\b|\btoo loud\b|\bnot so loud\b|\bless volume\b"
+        r"\bquieter\b|\bsofter\b|\bturn (?:it|the volume|yourself|the sound) down\b|"
+        r"\bturn down the volume\b|\bvolume down\b|\b(?:decrease|lower|reduce) the volume\b|"
+        r"\btoo loud\b|\bnot so loud\b"
     ),
     volume_to=re.compile(r"\bvolume (?:to |at |level )?(\d+)\b|\bvolume\b.* (?:to|at) (\d+)\b"),
     loudest=re.compile(r"\b(?:max(?:imum)?|full|loudest) volume\b|\bvolume (?:to )?max"),
@@ -108,8 +109,12 @@ ZH = _Words(
     query=re.compile(
         r"还剩|还有多|剩多少|剩下|剩余|多久|多长时间|哪些|几个|有什么|有没有|列出|查|看看"
     ),
-    louder=re.compile(r"大声|声音大|音量大|调大|响一?点|大点声|提高音量|增大音量|听不清|开大"),
-    quieter=re.compile(r"小声|声音小|音量小|调小|轻一?点|太吵|太响|降低音量|减小音量|小点声|关小"),
+    louder=re.compile(
+        r"大声|(?:声音|音量)(?:调|开)?大|^调大|^响一?点|大点声|(?:提高|增大)音量|听不清"
+    ),
+    quieter=re.compile(
+        r"小声|(?:声音|音量)(?:调|关)?小|^调小|^轻一?点|太吵|太响|(?:降低|减小)音量|小点声"
+    ),
     volume_to=re.compile(
         r"音量(?:调到|调成|调为|设为|设成|设到|设置为|设置成|改成|改为|到|是|为)?(\d+)"
     ),

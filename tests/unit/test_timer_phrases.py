@@ -187,6 +187,9 @@ def test_chinese_clock_times(said: str, when: ClockTime, at: datetime) -> None:
         ("volume five", SetVolume(level=5)),
         ("maximum volume", SetVolume(level=10)),
         ("mute", SetVolume(level=0)),
+        ("turn up the volume", SetVolume(step=1)),
+        ("turn up the heat in the kitchen", None),
+        ("what is the volume of a sphere", None),
         ("set a timer", None),  # no length: the LLM asks
         ("what time is it", None),
         ("tell me a joke", None),
@@ -224,6 +227,8 @@ def test_english_commands(said: str, command: object) -> None:
         ("音量调到七", SetVolume(level=7)),
         ("音量调到最大", SetVolume(level=10)),
         ("静音", SetVolume(level=0)),
+        ("声音调大", SetVolume(step=1)),
+        ("把空调温度调大", None),
         ("现在几点", None),
         ("讲个笑话", None),
         ("停", None),
@@ -278,3 +283,12 @@ def test_english_numbers_round_trip_through_words(n: int) -> None:
     elif rest:
         parts.append(" ".join(filter(None, [tens.get(rest // 10, ""), words.get(rest % 10, "")])))
     assert en_digits(" and ".join(parts) + " seconds") == f"{n} seconds"
+
+
+@given(st.integers(min_value=1, max_value=9999), st.sampled_from(["分钟", "秒", "小时", "秒钟"]))
+def test_chinese_numerals_round_trip(n: int, unit: str) -> None:
+    import cn2an
+
+    seconds = {"分钟": 60, "秒": 1, "小时": 3600, "秒钟": 1}[unit]
+    assert zh_seconds(clean(f"{cn2an.an2cn(n)}{unit}")) == n * seconds
+    assert zh_seconds(clean(f"{n}{unit}。")) == n * seconds
