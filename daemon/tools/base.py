@@ -47,6 +47,10 @@ class ToolSource(Protocol):
 
     async def tools(self) -> list[Tool]: ...
 
+    async def aclose(self) -> None:
+        """Let go of what it holds open (at shutdown)."""
+        ...
+
 
 class ToolError(Exception):
     """A tool's own failure, with a message meant for the LLM."""
@@ -64,6 +68,11 @@ class Toolbox:
         for source in self._sources:
             found += await source.tools()
         self._tools = {tool.name: tool for tool in found}
+
+    async def aclose(self) -> None:
+        """Closes what the sources hold open (MCP connections); at shutdown."""
+        for source in self._sources:
+            await source.aclose()
 
     def schemas(self) -> list[dict[str, Any]]:
         return [tool.schema() for tool in self._tools.values()]

@@ -3,9 +3,11 @@
 Each server is a stdio command or a streamable HTTP URL (e.g. Home Assistant's MCP server, so the
 LLM can switch the lights). Its tools are listed when a reply first needs them, filtered by
 the allow-list and named `server__tool`. Every list and every call opens its own short
-connection under the server's deadline: a server that is down or slow costs that one call an
-error the LLM reads, never the turn. A server that failed to list is asked again only after
-RETRY_SECONDS, so a dead one does not add its deadline to every reply.
+The connection stays open between calls (a stdio server is started once), owned by its own task
+(daemon.tools.connection); a call that fails or runs past its deadline closes it, so a server
+that is down or slow costs that one call an error the LLM reads, never the turn. A server that
+failed to list is asked again only after RETRY_SECONDS, so a dead one does not add its deadline
+to every reply.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from daemon.config import McpServerSettings
 from daemon.tools.base import Tool, ToolError, tool_name
+from daemon.tools.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class McpServer:
         self._tools: list[Tool] = []
         self._listed_at: float | None = None
         self._failed_at: float | None = None
+        self._connection = Connection(name, self._client)
+
+    async def aclose(self) -> None:
+        await self._connection.aclose()
 
     def _client(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
         try:
@@ -97,9 +104,7 @@ class McpServer:
         return listed
 
     async def _list(self) -> list[Tool]:
-        async with AsyncExitStack() as stack:
-            client = await stack.enter_async_context(self._client(stack))
-            result = await client.list_tools()
+        result = await self._connection.run(lambda client: client.list_tools())
         allow = self.settings.allow
         return [
             Tool(
@@ -114,11 +119,9 @@ class McpServer:
         ]
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> str:
-        """One call on its own connection (the Toolbox puts the deadline around it)."""
+        """One call on the open connection (the Toolbox puts the deadline around it)."""
         try:
-            async with AsyncExitStack() as stack:
-                client = await stack.enter_async_context(self._client(stack))
-                result = await client.call_tool(tool, arguments)
+            result = await self._connection.run(lambda client: client.call_tool(tool, arguments))
         except ToolError:
             raise
         except Exception as exc:

@@ -33,7 +33,7 @@ SERVER = Path(__file__).parents[1] / "fixtures" / "mcp_server.py"
 # Each list and call starts the stdio server anew: seconds on a loaded 2-core machine.
 TIMEOUTS = LlmTimeouts(connect_seconds=1.0, first_token_seconds=3.0, total_seconds=60.0)
 STARTUP = 25.0
-ALLOW = ["lights", "broken", "slow"]
+ALLOW = ["lights", "broken", "slow", "pid"]
 
 
 def stdio(timeout: float = STARTUP, **extra: Any) -> McpServerSettings:
@@ -47,12 +47,15 @@ def stdio(timeout: float = STARTUP, **extra: Any) -> McpServerSettings:
     )
 
 
-def hear(server: LLMServer, toolbox: Toolbox) -> str:
+def hear(server: LLMServer, toolbox: Toolbox, max_rounds: int = 3) -> str:
     chat = OpenAIChat(LlmEndpoint(base_url=server.base_url, model="test-model"), TIMEOUTS)
-    responder = Responder(chat, TIMEOUTS, PERSONA, tools=toolbox)
+    responder = Responder(chat, TIMEOUTS, PERSONA, tools=toolbox, tool_rounds=max_rounds)
 
     async def run() -> str:
-        return "".join([p async for p in responder.reply("do it", PERSONA).pieces])
+        try:
+            return "".join([p async for p in responder.reply("do it", PERSONA).pieces])
+        finally:
+            await toolbox.aclose()
 
     return asyncio.run(run())
 
@@ -68,7 +71,7 @@ def test_a_stdio_server_switches_the_light(tmp_path: Path, monkeypatch: pytest.M
     scripts = [Script("tool_calls", calls=(call,)), Script("stream", text="The light is on.")]
     with LLMServer(scripts) as llm:
         assert hear(llm, Toolbox(sources=[McpServer("home", stdio())])) == "The light is on."
-    assert offered(llm) == {"home__lights", "home__broken", "home__slow"}  # not home__secret
+    assert offered(llm) == {"home__lights", "home__broken", "home__slow", "home__pid"}  # no secret
     assert llm.requests[1]["messages"][-1]["content"] == "The kitchen light is on."
     assert json.loads(state.read_text()) == {"room": "kitchen", "on": True}
     schema = next(t for t in llm.requests[0]["tools"] if t["function"]["name"] == "home__lights")
@@ -96,6 +99,20 @@ def test_a_hanging_server_ends_the_call_at_its_deadline() -> None:
         == "error: home__slow did not answer within 4.0 s"
     )
     assert took < TIMEOUTS.total_seconds
+
+
+def test_the_connection_is_kept_and_renewed_after_a_hang() -> None:
+    pid, slow = ("home__pid", "{}"), ("home__slow", "{}")
+    scripts = [Script("tool_calls", calls=(pid,)), Script("tool_calls", calls=(pid,))]
+    scripts += [Script("tool_calls", calls=(slow,)), Script("tool_calls", calls=(pid,))]
+    with LLMServer([*scripts, Script("stream", text="Done.")]) as llm:
+        # 10 s: a call's deadline, and also enough to start the server again on a busy machine
+        assert hear(llm, Toolbox(sources=[McpServer("home", stdio(timeout=10.0))]), 4) == "Done."
+    results = [r["messages"][-1]["content"] for r in llm.requests[1:]]
+    first, second, hung, third = results
+    assert first == second  # one server process for both calls
+    assert hung.startswith("error: home__slow did not answer")
+    assert third.isdigit() and third != first  # the hung server was replaced
 
 
 @pytest.mark.parametrize(
