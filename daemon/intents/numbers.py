@@ -12,32 +12,11 @@ import re
 
 import cn2an
 
+from daemon.tts.normalize import en_int
+
 _ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万廿幺]+")
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-EN_WORDS: dict[str, int] = {word: n for n, word in enumerate(_ONES)}
-EN_WORDS |= {word: 20 + 10 * n for n, word in enumerate(_TENS)}
+# The words the TTS normalizer speaks numbers with, read backwards: zero..nineteen, the tens.
+EN_WORDS: dict[str, int] = {en_int(n): n for n in [*range(20), *range(20, 100, 10)]}
 _SCALES = {"hundred": 100, "thousand": 1000}
 # "a"/"an" is one only before these: "an hour", "a minute and a half", "a quarter".
 _UNIT_AFTER_A = re.compile(r"\b(?:a|an)\b(?=\s+(?:hour|hr|minute|min|second|sec|half|quarter)s?\b)")

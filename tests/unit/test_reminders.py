@@ -15,6 +15,7 @@ from daemon.audio.gain import GainSink, Volume, gain_of
 from daemon.intents.actions import Actions
 from daemon.intents.ringer import Ringer, RingSettings
 from daemon.intents.store import Store
+from tests.fixtures.fakes import RecordingSink
 
 START = datetime(2026, 11, 24, 15, 5, tzinfo=UTC).timestamp()
 
@@ -182,22 +183,8 @@ def test_volume_is_remembered_and_bounded(tmp_path: Path) -> None:
     assert louder is not None and louder.text == "已经是最大音量了。"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.chunks: list[AudioChunk] = []
-
-    async def play(self, chunk: AudioChunk) -> None:
-        self.chunks.append(chunk)
-
-    async def drain(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 def test_gain_sink_scales_and_clips() -> None:
-    volume, inner = Volume(default=7), Recorder()
+    volume, inner = Volume(default=7), RecordingSink()
     sink = GainSink(inner, volume)
     chunk = AudioChunk(np.array([0.5, -0.5, 0.9], dtype=np.float32), 16000)
     asyncio.run(sink.play(chunk))
