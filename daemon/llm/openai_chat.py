@@ -104,7 +104,11 @@ class OpenAIChat:
         max_tokens: int,
         tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[str | list[ToolCall]]:
-        """Text as it comes, then (if the model called tools) the whole calls, joined."""
+        """Text as it comes, then (if the model called tools) the whole calls, joined.
+
+        An empty list comes first when tool calls begin, so a model that answers with a long
+        tool call meets the first-token deadline as one that answers in words.
+        """
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._timeouts.first_token_seconds
         produced = False
@@ -139,7 +143,7 @@ class OpenAIChat:
             stream=True,
             **offered,
         )
-        joiner = ToolCallJoiner()
+        joiner, calling = ToolCallJoiner(), False
         async for chunk in response:
             if not chunk.choices:
                 continue
@@ -147,6 +151,9 @@ class OpenAIChat:
             if delta.content:
                 yield delta.content
             for fragment in delta.tool_calls or ():
+                if not calling:
+                    calling = True
+                    yield []
                 joiner.add(fragment)
         calls = joiner.calls()
         if calls:

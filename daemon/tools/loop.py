@@ -77,7 +77,7 @@ async def reply_with_tools(
             if isinstance(event, str):
                 text += event
                 yield event
-            else:
+            elif event:  # an empty list only says that tool calls have begun
                 calls = event
         if not calls:
             return

@@ -164,3 +164,22 @@ def test_the_last_round_offers_no_tools(tmp_path: Path) -> None:
     with LLMServer([again] * 3, default=Script("stream", text="No timers.")) as server:
         assert hear(server, toolbox, "what timers") == "No timers."
     assert ["tools" in r for r in server.requests] == [True, True, True, False]
+
+
+def test_a_slowly_streamed_tool_call_meets_the_first_token_deadline(tmp_path: Path) -> None:
+    """Fragments every 0.4 s for longer than the first-token deadline: still one good call."""
+    timeouts = LlmTimeouts(connect_seconds=1.0, first_token_seconds=1.0, total_seconds=6.0)
+    arguments = json.dumps({"seconds": 60, "name": "a rather long name for a timer"})
+    actions = actions_in(tmp_path)
+    toolbox = Toolbox(local_tools(actions, lambda: "en", 1.0))
+    scripts = [
+        Script("tool_calls", calls=(("set_timer", arguments),), token_interval=0.4),
+        Script("stream", text="Started."),
+    ]
+
+    async def run(server: LLMServer) -> str:
+        return await spoken(responder(server, toolbox, timeouts).reply("go", PERSONA).pieces)
+
+    with LLMServer(scripts) as server:
+        assert asyncio.run(run(server)) == "Started."
+    assert [r.name for r in actions.store.open()] == ["a rather long name for a timer"]
