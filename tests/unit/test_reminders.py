@@ -239,3 +239,18 @@ def test_make_toolbox_offers_local_tools_and_nothing_when_disabled(tmp_path: Pat
     names = [s["function"]["name"] for s in toolbox.schemas()]
     assert names == ["set_timer", "set_alarm", "cancel_timer", "list_timers", "set_volume"]
     assert make_toolbox(ToolSettings(enabled=False), actions, lambda: "en") is None
+
+
+def test_audio_time_drives_the_ringer_in_file_mode(tmp_path: Path) -> None:
+    from daemon.audio.clock import AudioClock
+    from daemon.intents.ringer import audio_wall_clock
+
+    audio = AudioClock()
+    actions = make(tmp_path, FakeClock(0.0))
+    actions.ringer.use_clock(audio_wall_clock(audio, started=START))
+    actions.answer("set a timer for five seconds", "en")
+    audio.advance_to(4.96)
+    assert actions.ringer.due() == []
+    audio.advance_to(5.04)
+    (ring,) = actions.ringer.due()
+    assert ring.started == START + 5.04 and not ring.late
