@@ -80,6 +80,7 @@ class Actions:
             )
         now, name = self.ringer.clock(), clean_name(name)
         reminder = self.store.add("timer", now + seconds, now, name, seconds)
+        self.ringer.changed()
         log.info("timer %d %r set for %.1f s", reminder.id, name, seconds)
         length = phrases.duration(seconds, language)
         if language == "zh":
@@ -90,6 +91,7 @@ class Actions:
         now = self.ringer.clock()
         moment = next_moment(when, self.ringer.local(now))
         reminder = self.store.add("alarm", moment.timestamp(), now, clean_name(name))
+        self.ringer.changed()
         log.info(
             "alarm %d %r set for %s", reminder.id, reminder.name, moment.isoformat(" ", "minutes")
         )
@@ -113,6 +115,7 @@ class Actions:
             self.store.set_state(reminder.id, "cancelled")
             self.ringer.forget(reminder.id)
             log.info("%s %d %r cancelled", reminder.kind, reminder.id, reminder.name)
+        self.ringer.changed()
         what = self._labels(found, language)
         return _say(language, f"OK, cancelled {what}.", f"好的，已取消{what}。")
 

@@ -69,6 +69,7 @@ class Ringer:
         self._language = language
         self._tz = tz
         self._ringing: dict[int, Ring] = {}
+        self._next_check = float("-inf")  # due() reads the store only from then on
         self.started = clock()
         for reminder in store.open():
             if reminder.state == "ringing":  # the daemon stopped while it rang: ring again
@@ -78,6 +79,7 @@ class Ringer:
         """Count time with `clock` from now on (the daemon's audio clock, known after start-up)."""
         self.clock = clock
         self.started = clock()
+        self.changed()
 
     @property
     def is_ringing(self) -> bool:
@@ -98,6 +100,8 @@ class Ringer:
         """
         now = self.clock() if now is None else now
         self.expire(now)
+        if now < self._next_check:
+            return []  # called every frame: the store is read only when something is due
         started = []
         for reminder in self.store.due(now):
             late = reminder.due < self.started
@@ -113,7 +117,12 @@ class Ringer:
                 continue
             ring = self._start(reminder, now, late)
             started.append(ring)
+        self._next_check = self.next_due() or float("inf")
         return started
+
+    def changed(self) -> None:
+        """A reminder was added or cancelled: the next due() reads the store again."""
+        self._next_check = float("-inf")
 
     def _start(self, reminder: Reminder, now: float, late: bool) -> Ring:
         text = phrases.ring_text(reminder, self.local(reminder.due), late, self._language())

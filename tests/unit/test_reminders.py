@@ -254,3 +254,24 @@ def test_audio_time_drives_the_ringer_in_file_mode(tmp_path: Path) -> None:
     audio.advance_to(5.04)
     (ring,) = actions.ringer.due()
     assert ring.started == START + 5.04 and not ring.late
+
+
+def test_due_reads_the_store_only_when_something_can_be_due(tmp_path: Path) -> None:
+    clock = FakeClock()
+    actions = make(tmp_path, clock)
+    actions.answer("set a timer for ten seconds", "en")
+    reads = 0
+    store_due = actions.store.due
+
+    def counting(now: float) -> list[object]:
+        nonlocal reads
+        reads += 1
+        return store_due(now)  # type: ignore[return-value]
+
+    actions.store.due = counting  # type: ignore[method-assign]
+    for tick in range(1, 100):  # 80 ms frames for 8 s
+        actions.ringer.due(START + tick * 0.08)
+    assert reads == 1  # the first call learns the next due time
+    actions.answer("set a timer for one second", "en")  # a sooner one: read again
+    (ring,) = actions.ringer.due(START + 9.0)
+    assert ring.reminder.seconds == 1 and reads == 2
