@@ -1,5 +1,5 @@
 """`voiced` command line: run | check | devices | models fetch | voice sample | say | transcribe
-| stats. Wiring only."""
+| stats | serve | wyoming. Wiring only."""
 
 from __future__ import annotations
 
@@ -345,6 +345,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_wyoming(args: argparse.Namespace) -> int:
+    """The configured ASR, TTS and wake word as Wyoming services for Home Assistant."""
+    from daemon.wyoming.engines import load_engines
+    from daemon.wyoming.server import serve_until_stopped
+
+    settings = load(args)
+    setup_logging(args.log_level or settings.daemon.log_level)
+    wyoming = settings.daemon.wyoming
+    update = {
+        "host": args.host or wyoming.host,
+        "port": wyoming.port if args.port is None else args.port,
+    }
+    wyoming = wyoming.model_copy(update=update)
+    engines = load_engines(settings, list(wyoming.services))
+    asyncio.run(serve_until_stopped(engines, wyoming))
+    exit_now_if_threads_are_stuck(EXIT_OK)
+    return EXIT_OK
+
+
 # --- parsing -----------------------------------------------------------------------------------
 
 
@@ -428,6 +447,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: serve.port)")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.set_defaults(func=cmd_serve)
+
+    wy = with_config(
+        sub.add_parser("wyoming", help="serve ASR, TTS and wake word to Home Assistant")
+    )
+    wy.add_argument("--host", help="address to listen on (default: wyoming.host, 127.0.0.1)")
+    wy.add_argument("--port", type=int, help="port to listen on (default: wyoming.port, 10300)")
+    wy.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    wy.set_defaults(func=cmd_wyoming)
     return p
 
 

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 __all__ = ["AsrJob"]
 
 
+def settled(partial: str) -> str:
+    """The part of a growing hypothesis unlikely to change: all but its last word (with spaces)
+    or its last character (Chinese)."""
+    if " " in partial.strip():
+        return partial[: partial.rstrip().rfind(" ") + 1]
+    return partial[:-1]
+
+
 class AsrJob:
     def __init__(self, conn: Connection, lane: Lane, language: str | None) -> None:
         assert conn.engines.transcriber is not None
@@ -60,11 +68,13 @@ class AsrJob:
             await self._send_partial()
 
     async def _send_partial(self) -> None:
-        """New words as a transcript chunk; a revised hypothesis waits for the final text."""
-        partial = str(getattr(self.session, "partial", "") or "")
-        if len(partial) > len(self.sent) and partial.startswith(self.sent):
-            await self.conn.write(TranscriptChunk(partial[len(self.sent) :]).event())
-            self.sent = partial
+        """Newly settled words as a transcript chunk. The last word of a hypothesis may still
+        change ("what to" -> "what time"), so it waits; a revision of words already sent is
+        not taken back: the final `transcript` is the text to use."""
+        stable = settled(str(getattr(self.session, "partial", "") or ""))
+        if len(stable) > len(self.sent) and stable.startswith(self.sent):
+            await self.conn.write(TranscriptChunk(stable[len(self.sent) :]).event())
+            self.sent = stable
 
     async def audio_stop(self) -> None:
         if self.session is None:  # no audio at all: nothing was said

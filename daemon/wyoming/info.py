@@ -115,9 +115,11 @@ def _voice(name: str, languages: list[str], backend: Backend, description: str) 
 
 def _voices(engines: Engines) -> list[TtsVoice]:
     if engines.tts_backend == "espeak":
+        own = engines.persona.voice.espeak
+        voices = {own: engines.persona.language} if own else {}
         return [
             _voice(name, [language], ESPEAK, f"espeak-ng {name}")
-            for name, language in ESPEAK_VOICES.items()
+            for name, language in {**voices, **ESPEAK_VOICES}.items()
         ]
     return [_voice(engines.persona.name, ["zh", "en"], CHATTTS, f"{engines.persona.name}'s voice")]
 
@@ -178,7 +180,7 @@ def _language(code: str | None) -> str | None:
 
 def persona_for_voice(base: Persona, voice: SynthesizeVoice | None, tts_backend: str) -> Persona:
     """The persona with the requested voice: an espeak-ng voice by name, or a language."""
-    if voice is None:
+    if voice is None or (voice.name is not None and voice.name == base.voice.espeak):
         return base
     if tts_backend == "espeak" and voice.name in ESPEAK_VOICES:
         return _with(base, ESPEAK_VOICES[voice.name], voice.name)
