@@ -63,6 +63,8 @@ class WyomingServer:
             self._tasks.add(task)
         try:
             await Connection(reader, writer, self.services).run()
+        except asyncio.CancelledError:  # shutting down: asyncio's callback must see a clean end
+            writer.close()
         finally:
             self.active -= 1
             if task is not None:
