@@ -149,7 +149,9 @@ def test_the_wake_word_is_detected_and_silence_is_not(
     server: ServerThread, audio: AudioBuilder
 ) -> None:
     phrase = audio.concat(audio.silence(0.5), audio.speech("hey jarvis"), audio.silence(1.0))
-    hit = run(ask(server.port, [Detect().event(), *audio_events(read_wav_16k(phrase))], "detection"))
+    hit = run(
+        ask(server.port, [Detect().event(), *audio_events(read_wav_16k(phrase))], "detection")
+    )
     assert hit[-1].type == "detection" and hit[-1].data["name"] == "hey_jarvis_v0.1"
     quiet = read_wav_16k(audio.silence(2.0))
     miss = run(ask(server.port, [Detect().event(), *audio_events(quiet)], "not-detected"))

@@ -237,9 +237,7 @@ def test_a_full_queue_answers_busy_at_once(server: ServerThread, tts: FakeTts) -
     assert run(three())[-1].data["code"] == "busy"
 
 
-def test_describe_is_answered_while_the_models_are_busy(
-    server: ServerThread, tts: FakeTts
-) -> None:
+def test_describe_is_answered_while_the_models_are_busy(server: ServerThread, tts: FakeTts) -> None:
     async def describe_during_synthesis() -> list[Event]:
         async with client(server.port) as busy:
             await busy.write_event(Synthesize(text="hang on").event())
