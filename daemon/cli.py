@@ -92,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from daemon.service import Daemon, build_stages
 
     settings = load(args)
+    refuse_unwired_satellite(settings)
     setup_logging(args.log_level or settings.daemon.log_level)
     notifier = Notifier()
     notifier.status("loading models")
@@ -105,6 +106,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = asyncio.run(daemon.run())
     exit_now_if_threads_are_stuck(code)
     return code
+
+
+def refuse_unwired_satellite(settings: Settings) -> None:
+    """mode ha-satellite has its protocol side (daemon/wyoming/satellite.py) but is not yet
+    wired into the turn machine: say so instead of silently running standalone."""
+    if settings.daemon.mode == "ha-satellite":
+        raise ConfigError(
+            str(settings.config_path),
+            "mode",
+            "ha-satellite is not wired into `voiced run` yet; use standalone",
+        )
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:

@@ -173,3 +173,49 @@ def test_clients_at_once_are_all_served(server: ServerThread, audio: AudioBuilde
     results = run(both())
     assert [r[-1].type for r in results] == ["transcript", "audio-stop", "info", "transcript"]
     assert results[0][-1].data["text"] == results[3][-1].data["text"] == "what time is it"
+
+
+def test_the_voiced_wyoming_command_serves_until_sigterm(models_dir: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "-m", "daemon", "wyoming", *SAY_ARGS, "--port", "0"]
+    proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        port = 0
+        for line in proc.stderr:
+            if match := re.search(r"serving wyoming on tcp://127\.0\.0\.1:(\d+) \((.*)\)", line):
+                port = int(match[1])
+                assert match[2] == "voiced-pocketsphinx, voiced-espeak, voiced-openwakeword"
+                break
+        assert port, "the command never said where it serves"
+        events = run(ask(port, [Describe().event()], "info"))
+        assert Info.from_event(events[-1]).asr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+
+
+def test_a_bad_wyoming_setting_is_a_one_line_config_error(tmp_path: Path) -> None:
+    from tests.conftest import run_voiced
+
+    config = tmp_path / "voiced.yaml"
+    config.write_text(f"persona: {CONFIG.parent / 'persona.yaml'}\nwyoming: {{port: 70000}}\n")
+    done = run_voiced("wyoming", "--config", str(config))
+    assert done.returncode == 78
+    assert done.stderr.strip().count("\n") == 0 and "wyoming.port" in done.stderr
+
+
+def test_voiced_run_refuses_the_satellite_mode_until_it_is_wired(tmp_path: Path) -> None:
+    from tests.conftest import run_voiced
+
+    config = tmp_path / "voiced.yaml"
+    config.write_text(f"persona: {CONFIG.parent / 'persona.yaml'}\nmode: ha-satellite\n")
+    done = run_voiced("run", "--config", str(config))
+    assert done.returncode == 78 and "mode" in done.stderr and "Traceback" not in done.stderr
