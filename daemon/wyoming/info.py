@@ -187,10 +187,9 @@ def persona_for_voice(base: Persona, voice: SynthesizeVoice | None, tts_backend:
     language = _language(voice.language) or (
         _language(voice.name) if tts_backend != "espeak" else None
     )
-    if language is None:
-        return base
-    espeak = base.voice.espeak if tts_backend != "espeak" else None
-    return _with(base, language, espeak or LANGUAGE_VOICES[language])
+    if language is None or language == base.language:
+        return base  # the persona's own voice for its own language
+    return _with(base, language, LANGUAGE_VOICES[language])
 
 
 def _with(base: Persona, language: str, espeak: str | None) -> Persona:
