@@ -45,6 +45,8 @@ __all__ = ["Connection", "Dropped", "Services"]
 
 log = logging.getLogger("daemon.wyoming")
 E = TypeVar("E", bound=Eventable)
+LINGER_SECONDS = 1.0  # after an error, what the client still sends is read and dropped
+LINGER_BYTES = 4_000_000
 Job = AsrJob | TtsJob | WakeJob
 
 
@@ -187,8 +189,16 @@ class Connection(AsyncEventHandler):
             self.writer.close()
 
     async def _tell(self, error: Error) -> None:
-        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+        """Send the error, then close gently: a client still sending would otherwise get a
+        reset instead of the error (the kernel resets a socket closed with unread data)."""
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError, OSError):
             await asyncio.wait_for(async_write_event(error.event(), self.writer), 1.0)
+            self.writer.write_eof()
+            await asyncio.wait_for(self._discard(LINGER_BYTES), LINGER_SECONDS)
+
+    async def _discard(self, limit: int) -> None:
+        while limit > 0 and (data := await self.reader.read(min(limit, 65536))):
+            limit -= len(data)
 
     async def _end_job(self) -> None:
         job, self.job = self.job, None

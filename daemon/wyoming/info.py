@@ -4,6 +4,7 @@ and how a requested voice maps onto the persona the synthesizer speaks with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wyoming.info import (
     AsrModel,
@@ -21,7 +22,14 @@ from daemon import __version__
 from daemon.config import Persona, Voice
 from daemon.wyoming.engines import Engines, wake_phrase
 
-__all__ = ["ESPEAK_VOICES", "build_info", "persona_for_voice", "streams_transcripts"]
+__all__ = [
+    "ESPEAK_VOICES",
+    "about",
+    "build_info",
+    "persona_for_voice",
+    "streams_transcripts",
+    "wake_program",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ STREAMING_ASR = {"pocketsphinx", "paraformer-zh-streaming"}
 ESPEAK = Backend("eSpeak NG", "https://github.com/espeak-ng/espeak-ng", (), "espeak-ng")
 CHATTTS = Backend("2noise", "https://github.com/2noise/ChatTTS", ("zh", "en"), "ChatTTS")
 OPENWAKEWORD = Backend("openWakeWord", "https://github.com/dscripka/openWakeWord", (), "")
+VOICED = Backend("voiced", "", (), "voiced smart speaker")
 # espeak-ng voices offered, and their language. `cmn` reads Chinese as spelled-out pinyin on
 # espeak-ng 1.51 (Debian 12); `cmn-latn-pinyin` says it right.
 ESPEAK_VOICES = {"en-us": "en", "en-gb": "en", "cmn-latn-pinyin": "zh"}
@@ -71,8 +80,15 @@ def streams_transcripts(engines: Engines) -> bool:
     return _asr_key(engines) in STREAMING_ASR
 
 
-def _attribution(backend: Backend) -> Attribution:
-    return Attribution(name=backend.maker, url=backend.url)
+def about(name: str, backend: Backend, description: str, ours: bool = False) -> dict[str, Any]:
+    """The fields every artifact in `info` has; `ours` = a program of voiced (its version)."""
+    return {
+        "name": name,
+        "attribution": Attribution(name=backend.maker, url=backend.url),
+        "installed": True,
+        "description": description,
+        "version": __version__ if ours else None,
+    }
 
 
 def _asr(engines: Engines) -> list[AsrProgram]:
@@ -81,88 +97,64 @@ def _asr(engines: Engines) -> list[AsrProgram]:
     key = _asr_key(engines)
     backend = ASR_BACKENDS.get(key, ASR_BACKENDS["remote"])
     languages = [engines.asr_language] if engines.asr_language else list(backend.languages)
-    model = AsrModel(
-        name=key,
-        attribution=_attribution(backend),
-        installed=True,
-        description=backend.description,
-        version=None,
-        languages=languages,
+    model = AsrModel(**about(key, backend, backend.description), languages=languages)
+    description = f"voiced speech recognition ({backend.description})"
+    program = AsrProgram(
+        **about(f"voiced-{key}", backend, description, ours=True),
+        models=[model],
+        supports_transcript_streaming=key in STREAMING_ASR,
     )
-    return [
-        AsrProgram(
-            name=f"voiced-{key}",
-            attribution=_attribution(backend),
-            installed=True,
-            description=f"voiced speech recognition ({backend.description})",
-            version=__version__,
-            models=[model],
-            supports_transcript_streaming=key in STREAMING_ASR,
-        )
-    ]
-
-
-def _voice(name: str, languages: list[str], backend: Backend, description: str) -> TtsVoice:
-    return TtsVoice(
-        name=name,
-        attribution=_attribution(backend),
-        installed=True,
-        description=description,
-        version=None,
-        languages=languages,
-    )
+    return [program]
 
 
 def _voices(engines: Engines) -> list[TtsVoice]:
-    if engines.tts_backend == "espeak":
-        own = engines.persona.voice.espeak
-        voices = {own: engines.persona.language} if own else {}
+    persona = engines.persona
+    if engines.tts_backend != "espeak":
         return [
-            _voice(name, [language], ESPEAK, f"espeak-ng {name}")
-            for name, language in {**voices, **ESPEAK_VOICES}.items()
+            TtsVoice(
+                **about(persona.name, CHATTTS, f"{persona.name}'s voice"), languages=["zh", "en"]
+            )
         ]
-    return [_voice(engines.persona.name, ["zh", "en"], CHATTTS, f"{engines.persona.name}'s voice")]
+    own = {persona.voice.espeak: persona.language} if persona.voice.espeak else {}
+    return [
+        TtsVoice(**about(name, ESPEAK, f"espeak-ng {name}"), languages=[language])
+        for name, language in {**own, **ESPEAK_VOICES}.items()
+    ]
 
 
 def _tts(engines: Engines) -> list[TtsProgram]:
     if engines.synthesizer is None:
         return []
     backend = ESPEAK if engines.tts_backend == "espeak" else CHATTTS
-    return [
-        TtsProgram(
-            name=f"voiced-{engines.tts_backend}",
-            attribution=_attribution(backend),
-            installed=True,
-            description=f"voiced speech synthesis ({backend.description})",
-            version=__version__,
-            voices=_voices(engines),
-            supports_synthesize_streaming=True,
+    description = f"voiced speech synthesis ({backend.description})"
+    program = TtsProgram(
+        **about(f"voiced-{engines.tts_backend}", backend, description, ours=True),
+        voices=_voices(engines),
+        supports_synthesize_streaming=True,
+    )
+    return [program]
+
+
+def wake_program(names: list[str], languages: list[str]) -> WakeProgram:
+    """openWakeWord models with the phrase a person says (Home Assistant matches on it)."""
+    models = [
+        WakeModel(
+            **about(name, OPENWAKEWORD, f"openWakeWord {name}"),
+            languages=list(languages),
+            phrase=wake_phrase(name),
         )
+        for name in names
     ]
+    description = "voiced wake word detection (openWakeWord)"
+    return WakeProgram(
+        **about("voiced-openwakeword", OPENWAKEWORD, description, ours=True), models=models
+    )
 
 
 def _wake(engines: Engines) -> list[WakeProgram]:
     if engines.wake is None:
         return []
-    model = WakeModel(
-        name=engines.wake.name,
-        attribution=_attribution(OPENWAKEWORD),
-        installed=True,
-        description=f"openWakeWord {engines.wake.name}",
-        version=None,
-        languages=list(engines.wake_languages),
-        phrase=wake_phrase(engines.wake.name),
-    )
-    return [
-        WakeProgram(
-            name="voiced-openwakeword",
-            attribution=_attribution(OPENWAKEWORD),
-            installed=True,
-            description="voiced wake word detection (openWakeWord)",
-            version=__version__,
-            models=[model],
-        )
-    ]
+    return [wake_program([engines.wake.name], engines.wake_languages)]
 
 
 def build_info(engines: Engines) -> Info:

@@ -26,20 +26,20 @@ import numpy as np
 from wyoming.audio import AudioChunk as WireChunk
 from wyoming.audio import AudioStop
 from wyoming.event import Event, async_write_event
-from wyoming.info import Attribution, Info, WakeModel, WakeProgram
+from wyoming.info import Info
 from wyoming.info import Satellite as SatelliteInfo
 from wyoming.ping import Pong
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.snd import Played
 from wyoming.wake import Detection
 
-from daemon import __version__
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, int16_to_float
 from daemon.config import SatelliteSettings
 from daemon.wyoming.audio import BadAudio, Incoming, check_format
 from daemon.wyoming.box import Earcon, SatelliteBox, TimerEvent
-from daemon.wyoming.engines import wake_phrase
 from daemon.wyoming.framing import BadFrame, read_event
+from daemon.wyoming.info import VOICED, about, wake_program
+from daemon.wyoming.listener import Listener
 
 __all__ = ["Satellite", "SatelliteServer"]
 
@@ -68,42 +68,15 @@ class Peer:
 
 
 def satellite_info(settings: SatelliteSettings, wake_names: Sequence[str]) -> Info:
-    attribution = Attribution(name="voiced", url="")
-    models = [
-        WakeModel(
-            name=name,
-            attribution=Attribution(
-                name="openWakeWord", url="https://github.com/dscripka/openWakeWord"
-            ),
-            installed=True,
-            description=None,
-            version=None,
-            languages=[],
-            phrase=wake_phrase(name),
-        )
-        for name in wake_names
-    ]
-    wake = WakeProgram(
-        name="voiced-wake",
-        attribution=attribution,
-        installed=True,
-        description="the box's own wake word",
-        version=__version__,
-        models=models,
-    )
     satellite = SatelliteInfo(
-        name=settings.name,
-        attribution=attribution,
-        installed=True,
-        description="voiced smart speaker",
-        version=__version__,
+        **about(settings.name, VOICED, VOICED.description, ours=True),
         area=settings.area,
         has_vad=False,  # Home Assistant finds the end of speech
         active_wake_words=list(wake_names),
         max_active_wake_words=len(wake_names),
         supports_trigger=False,
     )
-    return Info(wake=[wake], satellite=satellite)
+    return Info(wake=[wake_program(list(wake_names), [])], satellite=satellite)
 
 
 class Satellite:
@@ -384,32 +357,24 @@ class SatelliteServer:
 
     def __init__(self, satellite: Satellite) -> None:
         self.satellite = satellite
-        self.port = satellite.settings.port
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        settings = satellite.settings
+        self._listener = Listener(settings.host, settings.port, MAX_EVENT_BYTES, self._serve)
+
+    @property
+    def port(self) -> int:
+        return self._listener.port
 
     async def __aenter__(self) -> SatelliteServer:
-        settings = self.satellite.settings
         self.satellite.start()
-        self._server = await asyncio.start_server(
-            self._accept, settings.host, settings.port, limit=MAX_EVENT_BYTES
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("satellite listening on tcp://%s:%s", settings.host, self.port)
+        await self._listener.__aenter__()
+        log.info("satellite listening on tcp://%s:%s", self._listener.host, self.port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._listener.__aexit__(*exc)
         await self.satellite.close()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = Peer(writer)
         try:
             while (event := await read_event(reader, MAX_EVENT_BYTES)) is not None:
@@ -418,10 +383,5 @@ class SatelliteServer:
             log.warning("satellite: connection from %s dropped: %s", peer.name, bad)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             log.debug("satellite: connection from %s lost", peer.name)
-        except asyncio.CancelledError:
-            pass
         finally:
             await self.satellite.disconnected(peer)
-            writer.close()
-            if task is not None:
-                self._tasks.discard(task)

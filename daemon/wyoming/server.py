@@ -17,6 +17,7 @@ from daemon.config import WyomingSettings
 from daemon.errors import ConfigError
 from daemon.wyoming.engines import Engines
 from daemon.wyoming.handler import Connection, Services
+from daemon.wyoming.listener import Listener
 
 __all__ = ["WyomingServer", "advertise", "serve_until_stopped"]
 
@@ -29,46 +30,32 @@ class WyomingServer:
     def __init__(self, engines: Engines, settings: WyomingSettings) -> None:
         self.services = Services(engines, settings)
         self.settings = settings
-        self.port = settings.port
         self.active = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener = Listener(
+            settings.host, settings.port, settings.max_event_bytes, self._serve
+        )
+
+    @property
+    def port(self) -> int:
+        return self._listener.port
 
     async def __aenter__(self) -> WyomingServer:
-        self._server = await asyncio.start_server(
-            self._accept,
-            self.settings.host,
-            self.settings.port,
-            limit=self.settings.max_event_bytes,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self._listener.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._listener.__aexit__(*exc)
         self.services.close()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.active >= self.settings.max_connections:
             log.warning("wyoming: %d connections open; one more refused", self.active)
-            writer.close()
             return
         self.active += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         try:
             await Connection(reader, writer, self.services).run()
-        except asyncio.CancelledError:  # shutting down: asyncio's callback must see a clean end
-            writer.close()
         finally:
             self.active -= 1
-            if task is not None:
-                self._tasks.discard(task)
 
 
 async def advertise(name: str, port: int, host: str) -> object:

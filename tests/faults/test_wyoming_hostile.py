@@ -273,7 +273,8 @@ def test_wake_streams_past_the_pool_are_busy_and_hits_are_reported(server: Serve
                 await conn.write_event(Detect().event())
                 await conn.write_event(AudioStart(16000, 2, 1).event())
                 await conn.write_event(WireChunk(16000, 2, 1, bytes(2560)).event())
-            third = await _ask(server.port, [Detect().event(), *audio_events(marked)], "error")
+            start = [Detect().event(), AudioStart(16000, 2, 1).event()]
+            third = await _ask(server.port, start, "error")
             for event in audio_events(marked)[1:]:
                 await one.write_event(event)
             return third, await read_until(one, lambda e: e.type == "detection")

@@ -115,3 +115,14 @@ def test_a_requested_voice_becomes_the_persona(
 ) -> None:
     persona = persona_for_voice(EN, voice, backend)
     assert (persona.language, persona.voice.espeak) == (language, espeak)
+
+
+def test_zeroconf_without_its_extra_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from daemon.errors import ConfigError
+    from daemon.wyoming.server import advertise
+
+    monkeypatch.setitem(sys.modules, "wyoming.zeroconf", None)  # as if the extra is missing
+    with pytest.raises(ConfigError, match="wyoming.zeroconf"):
+        asyncio.run(advertise("voiced", 10300, "127.0.0.1"))
