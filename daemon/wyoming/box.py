@@ -8,13 +8,23 @@ satellite's `wake()`, `hear()` and `speech_started()` from its listener.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from daemon.audio.frames import AudioChunk
+import numpy as np
 
-__all__ = ["Earcon", "SatelliteBox", "TimerEvent"]
+from daemon.audio.base import AudioSink
+from daemon.audio.clock import slices
+from daemon.audio.earcons import end_earcon, error_earcon, wake_earcon
+from daemon.audio.frames import AudioChunk
+from daemon.config import EarconSettings
+
+__all__ = ["Earcon", "SatelliteBox", "SinkBox", "TimerEvent"]
+
+log = logging.getLogger("daemon.wyoming.satellite")
 
 
 class Earcon(StrEnum):
@@ -55,3 +65,57 @@ class SatelliteBox(Protocol):
     def timer(self, event: TimerEvent) -> None:
         """Show a Home Assistant timer (ring on `finished`); must not block."""
         ...
+
+
+class SinkBox:
+    """The SatelliteBox of a real box: its speaker (any AudioSink) and its earcon settings.
+
+    `on_play` sees every slice before the speaker does (the echo canceller's reference, the
+    self-trigger guard); `on_timer` is where the box's own timers take Home Assistant's.
+    """
+
+    def __init__(
+        self,
+        sink: AudioSink,
+        earcons: EarconSettings,
+        on_play: Callable[[AudioChunk], None] | None = None,
+        on_timer: Callable[[TimerEvent], None] | None = None,
+    ) -> None:
+        self.sink, self.earcons = sink, earcons
+        self._on_play, self._on_timer = on_play, on_timer
+
+    async def play(self, chunk: AudioChunk) -> None:
+        for piece in slices(chunk):  # short pieces: a barge-in cuts within one
+            if self._on_play is not None:
+                self._on_play(piece)
+            await self.sink.play(piece)
+
+    async def drain(self) -> None:
+        await self.sink.drain()
+
+    async def stop_playback(self) -> None:
+        return None  # the satellite cancels the play() in progress; nothing else is queued
+
+    async def earcon(self, kind: Earcon) -> None:
+        sound = self._sound(kind)
+        if sound is not None:
+            await self.play(sound)
+
+    def _sound(self, kind: Earcon) -> AudioChunk | None:
+        if kind == Earcon.WAKE and self.earcons.wake:
+            return wake_earcon()
+        if kind == Earcon.END and self.earcons.end_of_recording:
+            return end_earcon()
+        if kind == Earcon.ERROR and self.earcons.error:
+            return error_earcon()
+        if kind == Earcon.TIMER:  # a ring is not optional: it is what the person asked for
+            ring = np.concatenate([wake_earcon().samples] * 3)
+            return AudioChunk(ring, wake_earcon().sample_rate)
+        return None
+
+    def timer(self, event: TimerEvent) -> None:
+        log.info(
+            "satellite: timer %s %s (%s s, %s)", event.id, event.kind, event.seconds, event.name
+        )
+        if self._on_timer is not None:
+            self._on_timer(event)

@@ -212,8 +212,16 @@ class Satellite:
             self._follow_up_until = asyncio.get_running_loop().time() + self.follow_up_seconds
 
     async def _stop_playback(self) -> None:
+        """Barge-in: what is queued is dropped and what is being played is cut (a cancelled
+        sink.play stops writing at once)."""
         while not self._speaker.empty():
             self._speaker.get_nowait()
+        if self._player is not None:
+            self._player.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._player
+            self.start()
+        self._incoming, self._queued_seconds = None, 0.0
         await self.box.stop_playback()
         if self.playing:
             self.playing = False
@@ -225,9 +233,8 @@ class Satellite:
         self.playing = True
 
     def _audio_chunk(self, data: dict, payload: bytes | None) -> None:
-        if self._incoming is None:  # a chunk with no start: take its format as the start
-            self._audio_start(data)
-        assert self._incoming is not None
+        if self._incoming is None:  # no audio-start, or the rest of a reply cut by a barge-in
+            return
         form, audio = check_format(data), payload or b""
         if form.width == 2 and form.channels == 1 and len(audio) % 2 == 0:  # played as sent
             chunk = AudioChunk(int16_to_float(np.frombuffer(audio, dtype="<i2")), form.rate)

@@ -41,9 +41,17 @@ class FakeBox:
         self.timers: list[TimerEvent] = []
         self.drained = asyncio.Event()
         self.stopped = 0
+        self.speaker_stuck = False  # play() blocks until cancelled, like a long reply
+        self.cut = 0
 
     async def play(self, chunk: AudioChunk) -> None:
         self.played.append(chunk)
+        if self.speaker_stuck:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cut += 1
+                raise
 
     async def drain(self) -> None:
         await self.drained.wait()
@@ -214,14 +222,25 @@ def test_barge_in_stops_the_reply_and_starts_a_new_request() -> None:
     async def scenario() -> None:
         async with satellite() as (sat, box, port):
             ha = await controller(port)
+            box.speaker_stuck = True
             await ha.write_event(AudioStart(22050, 2, 1).event())
-            await ha.write_event(WireChunk(22050, 2, 1, bytes(4096)).event())
+            for _ in range(3):
+                await ha.write_event(WireChunk(22050, 2, 1, bytes(4096)).event())
             await sync(ha)
-            assert sat.playing
+            assert sat.playing and len(box.played) == 1  # the rest waits for the speaker
             assert await sat.wake(WAKE)
             events = await read_until(ha, lambda e: e.type == "run-pipeline")
             assert types(events) == ["played", "detection", "run-pipeline"]
-            assert box.stopped == 1
+            assert box.stopped == 1 and box.cut == 1 and not sat.playing
+            box.speaker_stuck = False
+            await ha.write_event(WireChunk(22050, 2, 1, bytes(4096)).event())  # old reply's rest
+            await ha.write_event(AudioStop().event())  # ...is not played
+            await ha.write_event(AudioStart(22050, 2, 1).event())  # the next reply plays
+            await ha.write_event(WireChunk(22050, 2, 1, bytes(4096)).event())
+            await ha.write_event(AudioStop().event())
+            box.drained.set()
+            assert types(await read_until(ha, lambda e: e.type == "played")) == ["played"]
+            assert len(box.played) == 2
             await ha.disconnect()
 
     run(scenario())
@@ -286,3 +305,40 @@ def test_the_microphone_stream_ends_at_its_cap() -> None:
             await ha.disconnect()
 
     run(scenario())
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.chunks: list[AudioChunk] = []
+
+    async def play(self, chunk: AudioChunk) -> None:
+        self.chunks.append(chunk)
+
+    async def drain(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_sink_box_plays_earcons_as_configured_and_always_rings(enabled: bool) -> None:
+    from daemon.config import EarconSettings
+    from daemon.wyoming.box import SinkBox
+
+    sink, heard, timers = RecordingSink(), [], []
+    settings = EarconSettings(wake=enabled, end_of_recording=enabled, error=enabled)
+    box = SinkBox(sink, settings, on_play=heard.append, on_timer=timers.append)
+
+    async def scenario() -> None:
+        for kind in (Earcon.WAKE, Earcon.END, Earcon.ERROR):
+            await box.earcon(kind)
+        played = len(sink.chunks)
+        await box.earcon(Earcon.TIMER)
+        assert (played > 0) == enabled and len(sink.chunks) > played
+        await box.play(AudioChunk(np.zeros(16000, dtype=np.float32), 16000))
+        box.timer(TimerEvent(kind="finished", id="t1"))
+
+    run(scenario())
+    assert heard == sink.chunks and max(c.duration for c in sink.chunks) < 0.2  # sliced
+    assert timers == [TimerEvent(kind="finished", id="t1")]
