@@ -304,9 +304,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def turn_log_path(settings: Settings) -> Path:
     if settings.daemon.turn_log:
         return (settings.config_path.parent / settings.daemon.turn_log).expanduser()
-    state = os.environ.get("STATE_DIRECTORY") or os.environ.get("XDG_STATE_HOME")
-    root = Path(state.split(":")[0]) if state else Path.home() / ".local" / "state"
-    return root / ("" if os.environ.get("STATE_DIRECTORY") else "voiced") / "turns.jsonl"
+    from daemon.intents.store import state_dir
+
+    return state_dir() / "turns.jsonl"
 
 
 def cmd_say(args: argparse.Namespace) -> int:
