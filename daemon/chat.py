@@ -95,9 +95,7 @@ def synthesize(tts: Synthesizer, text: str, persona: Persona) -> list[AudioChunk
 
 def to_wav(chunks: list[AudioChunk], sample_rate: int = 16000) -> bytes:
     """16-bit mono WAV bytes of `chunks` at `sample_rate` (what a browser plays)."""
-    parts = [
-        resample(c.samples.astype(np.float32), c.sample_rate, sample_rate) for c in chunks
-    ]
+    parts = [resample(c.samples.astype(np.float32), c.sample_rate, sample_rate) for c in chunks]
     samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     out = io.BytesIO()
     sf.write(out, samples, sample_rate, format="WAV", subtype="PCM_16")

@@ -422,7 +422,6 @@ def add_text_commands(sub: Any, with_config: Callable[[Any], argparse.ArgumentPa
     doctor.set_defaults(func=cmd_doctor)
 
 
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voiced", description="An always-on voice assistant daemon.")
     p.add_argument("--version", action="version", version=f"voiced {__version__}")

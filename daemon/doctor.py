@@ -123,8 +123,9 @@ def check_llm(
         if listed is not None and endpoint.model not in listed:
             shown = ", ".join(sorted(listed)[:8]) or "none"
             return Check(
-                "fail", "llm", f"model {endpoint.model!r} is not on the server at {url} "
-                f"(it has: {shown})"
+                "fail",
+                "llm",
+                f"model {endpoint.model!r} is not on the server at {url} (it has: {shown})",
             )
         client.chat.completions.create(
             model=endpoint.model,

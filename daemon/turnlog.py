@@ -78,7 +78,5 @@ def history_lines(turns: list[dict[str, Any]], width: int = 60) -> list[str]:
         v2v = _ms((turn.get("timings") or {}).get("voice_to_voice_ms"))
         asked = _clip(str(turn.get("asr_text") or "-"), width)
         said = _clip(join_sentences(list(turn.get("reply_text") or [])) or "-", width)
-        lines.append(
-            f"{when}  {turn.get('outcome', '?'):<16} v2v {v2v:>5} ms  {asked}  ->  {said}"
-        )
+        lines.append(f"{when}  {turn.get('outcome', '?'):<16} v2v {v2v:>5} ms  {asked}  ->  {said}")
     return lines
