@@ -41,7 +41,7 @@ class Progress:
         self._started, self._start_bytes = clock(), done
         self._interval, self._step = interval, step
         self._last_draw = float("-inf")
-        self._last_fraction = done / total if total else 0.0
+        self._last_mark = self._mark()
 
     def rate(self) -> float:
         """Bytes per second since this download (or resumption) began."""
@@ -58,6 +58,10 @@ class Progress:
         percent = 100 * self.done / self.total
         return f"{text}/{self.total / 1e6:.1f} MB {percent:3.0f}%, {rate / 1e6:.1f} MB/s, ETA {eta}"
 
+    def _mark(self) -> int:
+        """How many whole `step`s of the file are done (0 when the size is unknown)."""
+        return int(self.done / self.total / self._step + 1e-9) if self.total else 0
+
     def update(self, count: int) -> None:
         self.done += count
         now = self._clock()
@@ -66,8 +70,8 @@ class Progress:
                 self._last_draw = now
                 self._out.write("\r" + self.line() + "\033[K")
                 self._out.flush()
-        elif self.total and self.done / self.total - self._last_fraction >= self._step:
-            self._last_fraction = self.done / self.total
+        elif self._mark() > self._last_mark:
+            self._last_mark = self._mark()
             print(self.line(), file=self._out, flush=True)
 
     def finish(self) -> None:
