@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 QUEUE_EVENTS = 256
-LEVEL_INTERVAL = 0.1  # seconds between level events (10 per second is smooth enough)
+LEVEL_INTERVAL = 0.1  # at most 10 level events a second (every other 80 ms frame)
 
 
 @dataclass(frozen=True)
