@@ -37,6 +37,7 @@ NOISY_LIBRARIES = (
     "modelscope",
     "funasr",
     "ChatTTS",
+    "uvicorn",
 )
 CONFIG_SEARCH = (
     Path("~/.config/voiced/voiced.yaml").expanduser(),
@@ -105,9 +106,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
     daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
-    code = asyncio.run(daemon.run())
+    code = asyncio.run(run_daemon(daemon, args, turns))
     exit_now_if_threads_are_stuck(code)
     return code
+
+
+async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) -> int:
+    """The daemon, with the web console beside it when asked (--web or web.enabled)."""
+    web = daemon.settings.daemon.web
+    if args.web is None and not web.enabled:
+        return int(await daemon.run())
+    from daemon.web.wiring import parse_address, run_with_console, token_path
+
+    address = parse_address(args.web or "", web)
+    token = token_path(daemon.settings, turn_log_path(daemon.settings).parent)
+    return await run_with_console(daemon, address, token, turns)
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
@@ -443,6 +456,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--input", metavar="WAV", help="read this WAV file instead of the microphone")
     run.add_argument("--output", metavar="WAV", help="write replies to this WAV instead of playing")
     run.add_argument("--realtime", action="store_true", help="pace --input like a live microphone")
+    run.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        help="serve the web console (default web.host:web.port, 127.0.0.1:8765)",
+    )
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(func=cmd_run)
 

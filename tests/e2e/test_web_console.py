@@ -6,8 +6,14 @@ Screenshots are kept in out/console/ as test artifacts.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,3 +225,48 @@ def test_push_to_talk_from_the_browser_microphone(
         shot(browser, "7-push-to-talk")
     finally:
         browser.quit()
+
+
+def test_voiced_run_web_serves_the_console_beside_the_daemon(
+    tmp_path: Path, audio: AudioBuilder
+) -> None:
+    """The real `voiced run --web`: the console answers a typed request with the daemon's own
+    responder while the daemon listens to a file in real time, and the turn log is shared."""
+    state = tmp_path / "state"
+    quiet = audio.silence(20)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run", "--config", str(REPO / "config" / "voiced.yaml")]
+        + ["--profile", "zero-download", "--input", str(quiet), "--realtime"]
+        + ["--output", str(tmp_path / "out.wav"), "--web", "127.0.0.1:0"],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "XDG_STATE_HOME": str(state)},
+    )
+    try:
+        assert daemon.stderr is not None
+        url = None
+        for line in daemon.stderr:
+            if found := re.search(r"web console on (http://\S+/) \(token in (\S+)\)", line):
+                url, token_file = found.group(1), Path(found.group(2))
+                break
+        assert url, "no start-up line for the console"
+        assert token_file.parent == state / "voiced"
+        token = token_file.read_text().strip()
+        request = urllib.request.Request(
+            url + "api/chat",
+            data=json.dumps({"text": "what time is it"}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-Voiced-Console": "1",
+                "Authorization": f"Bearer {token}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            reply = json.load(answer)
+        assert reply["source"] == "intent:time" and reply["reply"].startswith("It's")
+        with urllib.request.urlopen(url + reply["audio_url"][1:], timeout=10) as clip:
+            assert clip.read(4) == b"RIFF"
+    finally:
+        daemon.terminate()
+        assert daemon.wait(10) == 0
