@@ -182,7 +182,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         "llm: "
         + (
-            f"{endpoint.model} at {endpoint.base_url}"
+            f"{endpoint.model} at {endpoint.base_url} (configured, not contacted: "
+            "`voiced doctor` asks it)"
             if endpoint
             else "none configured (local intents only)"
         )
