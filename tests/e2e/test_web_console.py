@@ -75,6 +75,11 @@ def ready(browser: webdriver.Chrome) -> None:
     wait_for(browser, lambda b: b.execute_script("return document.body.dataset.ready") == "1")
 
 
+def logged_in(browser: webdriver.Chrome, console: ConsoleHarness) -> None:
+    browser.get(f"{console.url}/?token={console.token}")
+    ready(browser)
+
+
 def text_of(browser: webdriver.Chrome, element_id: str) -> str:
     return browser.find_element(By.ID, element_id).text
 
@@ -102,8 +107,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
 def test_page_loads_and_follows_a_turn_driven_from_a_file(
     console: ConsoleHarness, browser: webdriver.Chrome, audio: AudioBuilder
 ) -> None:
-    browser.get(f"{console.url}/?token={console.token}")
-    ready(browser)
+    logged_in(browser, console)
     assert text_of(browser, "persona-name") == "Jarvis"
     assert "test-model" in text_of(browser, "backends")
     assert "OK llm: test-model at" in text_of(browser, "health")
@@ -126,8 +130,7 @@ def test_page_loads_and_follows_a_turn_driven_from_a_file(
 def test_typed_chat_gets_its_reply_with_audio(
     console: ConsoleHarness, browser: webdriver.Chrome
 ) -> None:
-    browser.get(f"{console.url}/?token={console.token}")
-    ready(browser)
+    logged_in(browser, console)
     box = browser.find_element(By.ID, "chat-input")
     box.send_keys("tell me a joke")
     browser.find_element(By.ID, "chat-send").click()
@@ -149,8 +152,7 @@ def test_typed_chat_gets_its_reply_with_audio(
 def test_persona_editor_names_the_bad_field_and_reloads_a_good_edit(
     console: ConsoleHarness, browser: webdriver.Chrome
 ) -> None:
-    browser.get(f"{console.url}/?token={console.token}")
-    ready(browser)
+    logged_in(browser, console)
     editor = browser.find_element(By.ID, "persona-text")
     original = editor.get_attribute("value")
     assert "name: Jarvis" in original
@@ -215,8 +217,7 @@ def test_push_to_talk_from_the_browser_microphone(
     shutil.copy(speech, microphone)
     browser = open_browser(tmp_path / "chromium-mic", microphone)
     try:
-        browser.get(f"{console.url}/?token={console.token}")
-        ready(browser)
+        logged_in(browser, console)
         talk = browser.find_element(By.ID, "talk")
         actions = webdriver.ActionChains(browser)
         actions.click_and_hold(talk).pause(duration(microphone) + 0.3).release().perform()
