@@ -80,6 +80,11 @@ def logged_in(browser: webdriver.Chrome, console: ConsoleHarness) -> None:
     ready(browser)
 
 
+def type_chat(browser: webdriver.Chrome, text: str) -> None:
+    browser.find_element(By.ID, "chat-input").send_keys(text)
+    browser.find_element(By.ID, "chat-send").click()
+
+
 def text_of(browser: webdriver.Chrome, element_id: str) -> str:
     return browser.find_element(By.ID, element_id).text
 
@@ -131,9 +136,7 @@ def test_typed_chat_gets_its_reply_with_audio(
     console: ConsoleHarness, browser: webdriver.Chrome
 ) -> None:
     logged_in(browser, console)
-    box = browser.find_element(By.ID, "chat-input")
-    box.send_keys("tell me a joke")
-    browser.find_element(By.ID, "chat-send").click()
+    type_chat(browser, "tell me a joke")
     wait_for(browser, lambda b: REPLY in text_of(b, "conversation"))
     player = browser.find_element(By.CSS_SELECTOR, "#conversation li.chat audio")
     src = player.get_attribute("src")
@@ -142,8 +145,7 @@ def test_typed_chat_gets_its_reply_with_audio(
         browser, lambda b: b.execute_script("return arguments[0].duration", player)
     )
     assert duration_s > 0.5, "the reply's audio plays in the browser"
-    browser.find_element(By.ID, "chat-input").send_keys("what time is it")
-    browser.find_element(By.ID, "chat-send").click()
+    type_chat(browser, "what time is it")
     wait_for(browser, lambda b: "It's" in text_of(b, "conversation").split(REPLY)[-1])
     assert len(browser.find_elements(By.CSS_SELECTOR, "#conversation li.chat")) == 2
     shot(browser, "3-typed-chat")
@@ -173,8 +175,7 @@ def test_persona_editor_names_the_bad_field_and_reloads_a_good_edit(
     assert text_of(browser, "persona-name") == "小智"
     assert console.persona.current.name == "小智"
     assert "name: 小智" in console.settings.persona_path.read_text(encoding="utf-8")
-    browser.find_element(By.ID, "chat-input").send_keys("现在几点")
-    browser.find_element(By.ID, "chat-send").click()
+    type_chat(browser, "现在几点")
     wait_for(browser, lambda b: "现在是" in text_of(b, "conversation"))
     shot(browser, "5-persona-saved-chinese")
 
