@@ -21,14 +21,21 @@ from daemon.asr import make_transcriber
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.resilient import Backoff
-from daemon.config import ConversationSettings, Persona, Settings, WakeSettings, load_persona
+from daemon.config import (
+    ConversationSettings,
+    Deadlines,
+    Persona,
+    Settings,
+    WakeSettings,
+    load_persona,
+)
 from daemon.errors import ConfigError
 from daemon.llm import make_chat_model
-from daemon.llm.responder import Responder
-from daemon.turn.record import TurnLog, TurnRecord
+from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tts import make_synthesizer
 from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate
@@ -91,12 +98,10 @@ def turn_settings(settings: Settings) -> TurnSettings:
     follow_up = settings.persona.follow_up_seconds
     return TurnSettings(
         endpoint=d.endpoint,
+        deadlines=Deadlines.from_settings(d),
         vad_threshold=d.vad.threshold,
         preroll_seconds=d.audio.preroll_seconds,
         refractory_seconds=d.wake.refractory_seconds,
-        asr_timeout=d.asr.timeout_seconds,
-        tts_timeout=d.tts.timeout_seconds,
-        reply_timeout=d.tts.max_reply_seconds,
         follow_up_seconds=conversation.follow_up_seconds if follow_up is None else follow_up,
         echo_tail_seconds=conversation.echo_tail_seconds,
         barge_in=conversation.barge_in,
@@ -192,6 +197,7 @@ async def supervise(
             while failures and now - failures[0] > window_seconds:
                 failures.popleft()
             if len(failures) >= max_failures:
+                log.error("%s died", name, exc_info=exc)
                 raise GaveUp(f"{name} failed {len(failures)} times; giving up") from exc
             wait = backoff.next_wait()
             log.exception("%s died; restarting in %.1f s", name, wait)
@@ -200,11 +206,11 @@ async def supervise(
 
 def status_after(turn: TurnRecord) -> str | None:
     """What STATUS= should say after a turn, if the turn changes it."""
-    if turn.outcome in ("llm-unreachable", "llm-timeout"):
+    if turn.outcome in (Outcome.LLM_UNREACHABLE, Outcome.LLM_TIMEOUT):
         return "LLM unreachable"
-    if turn.outcome in ("llm-unauthorized", "llm-rejected"):
+    if turn.outcome in (Outcome.LLM_UNAUTHORIZED, Outcome.LLM_REJECTED):
         return "LLM refuses requests (check the endpoint and key)"
-    if turn.outcome == "ok" and turn.reply_source.startswith("llm:"):
+    if turn.outcome is Outcome.OK and turn.reply_source.startswith(f"{Source.LLM}:"):
         return "listening"
     return None
 
