@@ -10,12 +10,9 @@ machine (ConsoleTap.state and ConsoleTap.frame); see daemon/web/__init__.py.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from daemon.config import Settings, WebSettings
 from daemon.errors import ConfigError
@@ -26,9 +23,9 @@ from daemon.web.backend import DaemonConsole
 from daemon.web.hub import ConsoleTap, EventHub
 from daemon.web.security import Guard, is_loopback, load_token
 from daemon.web.server import ConsoleServer
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def parse_address(text: str, default: WebSettings) -> tuple[str, int]:
@@ -52,19 +49,6 @@ def token_path(settings: Settings, state_dir: Path) -> Path:
     return state_dir / "console-token"
 
 
-class Worker:
-    """One thread for the console's model calls, so two console requests never share a model."""
-
-    def __init__(self) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voiced-web")
-
-    async def __call__(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
 def tap_turns(daemon: Daemon, tap: ConsoleTap) -> None:
     earlier = daemon.on_turn_end
 
@@ -85,7 +69,7 @@ async def run_with_console(
     hub = EventHub()
     tap_turns(daemon, ConsoleTap(hub))
     persona = PersonaHolder(daemon.settings)
-    worker = Worker()
+    worker = Worker("voiced-web", max_queue=8)  # one console model call at a time
     stages = daemon.stages
     backend = DaemonConsole(
         daemon.settings,
@@ -96,8 +80,8 @@ async def run_with_console(
         persona.reload,
         hub,
         turn_log,
-        run_tts=worker,
-        run_asr=worker,
+        run_tts=worker.run,
+        run_asr=worker.run,
     )
     server = ConsoleServer(create_console(backend, Guard(load_token(token_file), host)), host, port)
     serving = asyncio.create_task(server.serve())
