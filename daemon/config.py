@@ -397,6 +397,23 @@ class ServeSettings(Section):
         return frozenset(k for k in keys if k)
 
 
+class WebSettings(Section):
+    """The box's own web console (daemon/web): state, conversation, persona editor, chat."""
+
+    enabled: bool = Field(False, description="Serve the console (`voiced run --web` also does).")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on. Any address but loopback needs the token for every "
+        "request; on loopback, reading is open and every change needs the token.",
+    )
+    port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0 = any free one).")
+    token_file: str | None = Field(
+        None,
+        description="File holding the console's token (created, mode 0600, when missing); "
+        "None = console-token in the state directory.",
+    )
+
+
 class TimerSettings(Section):
     """Timers and alarms (daemon.intents): how they ring and where they are kept."""
 
@@ -466,6 +483,58 @@ class ToolSettings(Section):
     )
 
 
+class WyomingSettings(Section):
+    """`voiced wyoming`: this box's ASR, TTS and wake word as Wyoming services (Home Assistant).
+
+    Wyoming has no authentication and no encryption: anyone who can reach the port can use the
+    models. Keep host 127.0.0.1 unless the network is trusted.
+    """
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 = the whole LAN).")
+    port: int = Field(10300, ge=0, le=65535, description="One port for every service (0 = any).")
+    services: list[Literal["asr", "tts", "wake"]] = Field(
+        ["asr", "tts", "wake"],
+        description="Which of the configured stages to serve.",
+    )
+    zeroconf: bool = Field(
+        False, description="Announce the service over mDNS so Home Assistant discovers it."
+    )
+    name: str = Field("voiced", description="Name shown in Home Assistant and in mDNS.")
+    max_connections: int = Field(32, ge=1, le=1024, description="Open connections at most.")
+    queue: int = Field(
+        4, ge=0, le=256, description="Requests waiting per model beyond the one running; 'busy'."
+    )
+    wake_streams: int = Field(
+        2, ge=1, le=16, description="Wake word streams at once (one detector each)."
+    )
+    max_audio_seconds: PositiveSeconds = Field(30.0, description="Longest audio one request sends.")
+    max_text_chars: int = Field(2000, gt=0, description="Most text one synthesis request sends.")
+    max_event_bytes: int = Field(
+        1_000_000, ge=4096, description="Largest event (header, data and payload) accepted."
+    )
+    idle_seconds: PositiveSeconds = Field(
+        60.0, description="A connection that sends nothing this long is closed."
+    )
+    pace_seconds: PositiveSeconds = Field(
+        3.0,
+        description="A stream holding a model may fall this far behind real time before it is "
+        "dropped, so a slow client cannot keep the model from others.",
+    )
+
+
+class SatelliteSettings(Section):
+    """mode ha-satellite: Home Assistant runs the pipeline; the box wakes, listens and plays."""
+
+    host: str = Field("127.0.0.1", description="Address Home Assistant connects to.")
+    port: int = Field(10700, ge=0, le=65535, description="Port (Home Assistant's default 10700).")
+    name: str = Field("voiced", description="Satellite name shown in Home Assistant.")
+    area: str | None = Field(None, description="Home Assistant area the box is in.")
+    zeroconf: bool = Field(False, description="Announce the satellite over mDNS.")
+    max_stream_seconds: PositiveSeconds = Field(
+        15.0, description="Longest microphone stream for one request."
+    )
+
+
 class DaemonSettings(Section):
     persona: str = Field(
         "persona.yaml", description="Persona file, relative to this file's folder."
@@ -489,9 +558,17 @@ class DaemonSettings(Section):
     tts: TtsSettings = TtsSettings()
     conversation: ConversationSettings = ConversationSettings()
     serve: ServeSettings | None = Field(None, description="`voiced serve` (a GPU server).")
+    web: WebSettings = WebSettings()
     timers: TimerSettings = TimerSettings()
     volume: VolumeSettings = VolumeSettings()
     tools: ToolSettings = ToolSettings()
+    mode: Literal["standalone", "ha-satellite"] = Field(
+        "standalone",
+        description="standalone: the box answers by itself; ha-satellite: Home Assistant's "
+        "Assist pipeline answers (satellite section).",
+    )
+    wyoming: WyomingSettings = WyomingSettings()
+    satellite: SatelliteSettings = SatelliteSettings()
 
 
 TTS_FALLBACK_SHARE = 0.25  # of the TTS deadline kept for the fallback voice
@@ -665,7 +742,15 @@ def default_models_dir() -> Path:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from `path`; any problem is a ConfigError naming the file (and line)."""
-    text = _read_capped(path)
+    return parse_yaml(_read_capped(path), path)
+
+
+def parse_yaml(text: str, path: Path) -> dict[str, Any]:
+    """A YAML mapping from `text` (the contents of `path`, which errors name), parsed strictly:
+    no aliases, no duplicate keys, bounded nesting and size (daemon/safe_yaml.py)."""
+    if len(text.encode("utf-8")) > MAX_YAML_BYTES:
+        limit = MAX_YAML_BYTES // 1024
+        raise ConfigError(str(path), "", f"over {limit} KiB; is it the right file?")
     try:
         data = load_strict(text)
     except yaml.YAMLError as exc:
@@ -757,6 +842,11 @@ def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) ->
 
 def load_persona(path: Path) -> Persona:
     return validate(Persona, [(path, read_yaml(path))])
+
+
+def persona_from_text(text: str, path: Path) -> Persona:
+    """Validate an edited persona before it is saved to `path` (the same messages as a load)."""
+    return validate(Persona, [(path, parse_yaml(text, path))])
 
 
 def load_settings(config_path: Path, profiles: list[Path] | None = None) -> Settings:

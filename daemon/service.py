@@ -21,6 +21,7 @@ from typing import Any
 from daemon.asr import make_transcriber
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
+from daemon.audio.gain import GainSink
 from daemon.audio.resilient import Backoff
 from daemon.config import (
     ConversationSettings,
@@ -31,9 +32,12 @@ from daemon.config import (
     load_persona,
 )
 from daemon.errors import ConfigError
+from daemon.intents.build import make_actions
+from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
 from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
+from daemon.tools.build import make_toolbox
 from daemon.tts import make_synthesizer
 from daemon.turn.machine import Assistant, Stages, TurnSettings
 from daemon.turn.record import Outcome, TurnLog, TurnRecord
@@ -181,6 +185,16 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
     guard = make_guard(d.conversation, wake, models, echo is not None)
     detector = make_wake_detector(wake, models)
+    language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)
+    actions = make_actions(d.timers, d.volume, settings.config_path.parent, wall_clock, language)
+    responder = Responder(
+        make_chat_model(d.llm),
+        d.llm.timeouts,
+        settings.persona,
+        actions=actions,
+        tools=make_toolbox(d.tools, actions, language),
+        tool_rounds=d.tools.max_rounds,
+    )
     return Stages(
         echo=echo,
         guard=guard,
@@ -188,9 +202,9 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         wake=detector,
         vad=make_vad(d.vad, models),
         asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),
-        responder=Responder(make_chat_model(d.llm), d.llm.timeouts, settings.persona),
+        responder=responder,
         tts=make_synthesizer(d.tts, models),
-        sink=sink,
+        sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
 
 
@@ -272,12 +286,13 @@ class Daemon:
             log.info("stopping")
             return 0
         finally:
-            watcher.cancel()
-            self.notifier.stopping()
-            await self._close_devices()
+            await self._shutdown(watcher)
 
     async def _listen(self, persona: PersonaHolder) -> None:
         assistant = Assistant(self.stages, turn_settings(self.settings), persona, self._turn_ended)
+        actions = self.stages.responder.actions
+        if actions is not None and not self.source.realtime:  # a file: reminders in audio time
+            actions.ringer.use_clock(audio_wall_clock(assistant.clock))
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
@@ -316,7 +331,19 @@ class Daemon:
         if self.on_turn_end is not None:
             self.on_turn_end(turn)
 
-    async def _close_devices(self) -> None:
+    async def _shutdown(self, watcher: asyncio.Task[None]) -> None:
+        """The one way out: tell systemd, stop watching, close MCP servers and devices, each
+        bounded so a stuck one cannot hold the exit (the listener's workers were closed by the
+        assistant; a model stuck in native code is left behind on its daemon thread)."""
+        self.notifier.stopping()
+        watcher.cancel()
+        tools = self.stages.responder.tools
+        if tools is not None:
+            try:
+                async with asyncio.timeout(self.shutdown_seconds / 2):
+                    await tools.aclose()
+            except Exception as exc:
+                log.warning("MCP servers did not close cleanly: %s", exc)
         try:
             async with asyncio.timeout(self.shutdown_seconds):
                 await self.source.close()

@@ -30,6 +30,8 @@ from daemon.audio.frames import AudioChunk, AudioFrame
 from daemon.audio.monitor import MonitoredSink
 from daemon.config import Deadlines, EndpointSettings, Persona
 from daemon.errors import ErrorCode, StageError
+from daemon.intents.bell import ring_until_stopped
+from daemon.intents.commands import is_stop_ringing
 from daemon.llm.responder import Responder
 from daemon.tts.base import Synthesizer
 from daemon.turn.listener import (
@@ -43,6 +45,7 @@ from daemon.turn.listener import (
 )
 from daemon.turn.phases import (
     FOLLOW_UP_WAKE,
+    RING_WAKE,
     FollowUp,
     Idle,
     Phase,
@@ -119,6 +122,9 @@ class Assistant:
         self._heard = (0.0, time.monotonic())  # (audio time, wall time) of the latest frame
         self._failures_spoken: dict[ErrorCode, float] = {}
         self._background: set[asyncio.Task[None]] = set()
+        actions = stages.responder.actions
+        self._ringer = actions.ringer if actions is not None else None
+        self._bell: asyncio.Task[None] | None = None
         self._listen_worker = Worker("voiced-listen", max_queue=256)
         self._asr_worker = Worker("voiced-asr", max_queue=256)
         self._tts_worker = Worker("voiced-tts", max_queue=8)
@@ -196,9 +202,16 @@ class Assistant:
         phase = self.phase
         return phase if isinstance(phase, Replying) and phase.turn is turn else None
 
+    def _work(self) -> set[asyncio.Task[None]]:
+        """What is running beside the listener: the reply, the bell."""
+        tasks = {self.phase.task} if isinstance(self.phase, Replying) else set()
+        if self._bell is not None:
+            tasks.add(self._bell)
+        return {task for task in tasks if not task.done()}
+
     @property
     def busy(self) -> bool:
-        return isinstance(self.phase, Replying) and not self.phase.task.done()
+        return bool(self._work())
 
     # --- listening ------------------------------------------------------------------------------
 
@@ -216,6 +229,8 @@ class Assistant:
                 await self._settle()
         await self._on_source_end()
         self.clock.run_free()  # the file ended: let whatever is left play out
+        if self._ringer is not None and self._ringer.is_ringing:
+            self._ringer.stop_ringing(why="input ended")
         await self.wait_idle()
 
     async def on_frame(self, frame: AudioFrame) -> None:
@@ -227,13 +242,18 @@ class Assistant:
             return
         if event is not None:
             await self._on_event(event, phase)
+        if self._ringer is not None:
+            await self._tend_bell()
 
     async def _on_event(self, event: Event, heard_in: Phase) -> None:
         if isinstance(event, Woke):
             await self._woke(event)
         elif isinstance(event, SpeechBegan):
             await self._interrupt()
-            await self._start_request(self._new_turn(None), event.listening, event.lead_in)
+            turn = self._new_turn(None)
+            if isinstance(heard_in, FollowUp) and heard_in.ring:
+                turn.wake_model = RING_WAKE
+            await self._start_request(turn, event.listening, event.lead_in)
         elif isinstance(event, RequestEnded) and isinstance(heard_in, Recording):
             if heard_in is self.phase:
                 await self._end_recording(heard_in, event.decision)
@@ -242,11 +262,10 @@ class Assistant:
 
     async def _settle(self) -> None:
         """From a file: let the turn work until it ends or only waits for audio time to pass."""
-        while self.busy and (self.clock.held or not self.clock.has_waiters()):
-            assert isinstance(self.phase, Replying)
+        while (work := self._work()) and (self.clock.held or not self.clock.has_waiters()):
             self.clock.demand.clear()
             demand = asyncio.create_task(self.clock.demand.wait())
-            await asyncio.wait({self.phase.task, demand}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*work, demand}, return_when=asyncio.FIRST_COMPLETED)
             demand.cancel()
 
     async def wait_idle(self) -> None:
@@ -254,6 +273,9 @@ class Assistant:
         if isinstance(phase, Replying):
             with contextlib.suppress(asyncio.CancelledError):
                 await phase.task
+        if self._bell is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._bell
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
@@ -275,6 +297,7 @@ class Assistant:
         with the wake word anyway ("hey jarvis ... what time is it"), the follow-up restarts
         as a wake-word request, so the pause after the wake word cannot end it."""
         turn_id = None
+        self._silence_bell()
         phase = self.phase
         if isinstance(phase, Recording):
             phase.utterance.discard()
@@ -311,6 +334,9 @@ class Assistant:
             turn.outcome = Outcome.NO_SPEECH
             self._set_phase(Idle())
             self._finish_turn(turn)
+            return
+        if turn.wake_model == RING_WAKE:
+            self._reply(turn, lambda step: self._stop_ring_if_asked(turn, phase.utterance))
             return
         over_reply = None
         if self.settings.barge_in_on_speech and self.stages.echo is not None:
@@ -393,6 +419,68 @@ class Assistant:
         turn.wake_model = "-"
         self._reply(turn, lambda step: self._fail(turn, err, step), step=State.SPEAKING)
 
+    # --- timers and alarms ring -----------------------------------------------------------------
+
+    async def _tend_bell(self) -> None:
+        """Start ringing what has come due (when no request or reply is in the way); while it
+        rings, keep a ring window open so "stop" works without the wake word."""
+        assert self._ringer is not None
+        self._ringer.due()
+        phase = self.phase
+        if not self._ringer.is_ringing or isinstance(phase, Recording | Replying):
+            return
+        if self._bell is None or self._bell.done():
+            self._bell = asyncio.create_task(self._ring())
+        since = self.sink.cursor  # only between rounds: the bell's own words are not a request
+        if isinstance(phase, FollowUp) and phase.ring:
+            if since > phase.since:
+                self._set_phase(replace(phase, since=since))
+            return
+        endpoint = self.settings.endpoint.model_copy(
+            update={"no_speech_timeout_seconds": self._ringer.settings.max_ringing_seconds}
+        )
+        self._set_phase(FollowUp(await self._new_listening(endpoint), since, ring=True))
+
+    async def _ring(self) -> None:
+        assert self._ringer is not None
+        persona = self._persona()
+
+        async def say(text: str) -> None:
+            await self.speaker.say(self._new_turn(None, turn_id=0), text, persona)
+
+        async def pause(seconds: float) -> None:
+            if self._realtime:
+                await asyncio.sleep(seconds)
+            else:
+                await self.clock.wait_until(self.clock.now + seconds)
+
+        with contextlib.suppress(StageError):
+            await ring_until_stopped(self._ringer, self.speaker.play, say, pause)
+        if isinstance(self.phase, FollowUp) and self.phase.ring:
+            self._set_phase(Idle())
+
+    def _silence_bell(self) -> None:
+        """A person is talking (a wake word): the bell waits; it rings on after the turn if
+        nobody stopped it."""
+        if self._bell is not None and not self._bell.done():
+            self._bell.cancel()
+
+    async def _stop_ring_if_asked(self, turn: TurnRecord, utterance: Utterance) -> bool:
+        """Speech in a ring window: "stop" / 停 stops the ring; anything else is not answered."""
+        assert self._ringer is not None
+        try:
+            text = (await utterance.finish()).text
+        except Exception as exc:
+            text = ""
+            log.warning("turn %d: ring window transcript failed: %s", turn.turn_id, exc)
+        turn.asr_text = text
+        if text and is_stop_ringing(text):
+            self._ringer.stop_ringing()
+            turn.reply_source = "intent:stop"
+        else:
+            turn.outcome = Outcome.NOT_HEARD
+        return False
+
     # --- what the box plays ---------------------------------------------------------------------
 
     def _playing(self, chunk: AudioChunk, start: float) -> None:
@@ -425,6 +513,7 @@ class Assistant:
 
     async def close(self) -> None:
         await self._interrupt()
+        self._silence_bell()
         for task in list(self._background):
             task.cancel()
         for worker in (self._listen_worker, self._asr_worker, self._tts_worker):

@@ -34,8 +34,9 @@ class State(StrEnum):
 REPLY_STEPS = (State.TRANSCRIBING, State.THINKING, State.SPEAKING)
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    # wake word; an announcement (a spoken error of the listener) is a reply with no request
-    State.IDLE: frozenset({State.RECORDING, State.SPEAKING}),
+    # wake word; an announcement (a spoken error of the listener) is a reply with no request;
+    # something rings: speech may stop it without the wake word (a ring window)
+    State.IDLE: frozenset({State.RECORDING, State.SPEAKING, State.FOLLOW_UP}),
     # endpoint; nobody spoke; the wake word early in a follow-up restarts the request; the
     # request cannot be recorded (its VAD or ASR failed): the error is said
     State.RECORDING: frozenset({State.TRANSCRIBING, State.IDLE, State.RECORDING, State.SPEAKING}),
@@ -99,13 +100,18 @@ class Replying:
 
 @dataclass(frozen=True, eq=False)
 class FollowUp:
-    """After a reply: speech from audio time `since` on starts a request with no wake word."""
+    """After a reply: speech from audio time `since` on starts a request with no wake word.
+
+    `ring`: the window is open because a timer or alarm rings; what is said in it can only
+    stop the ring ("stop", 停), nothing else is answered."""
 
     listening: Listening
     since: float
+    ring: bool = False
     state = State.FOLLOW_UP
 
 
 Phase = Idle | Recording | Replying | FollowUp
 
 FOLLOW_UP_WAKE = "follow-up"  # the wake_model of a turn that needed no wake word
+RING_WAKE = "ring"  # ... of speech in a ring window (it may only stop the ring)

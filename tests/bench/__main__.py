@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.bench import (
     barge_in,
+    console_bench,
     endpointing,
     funasr_bench,
     latency,
@@ -21,6 +22,7 @@ from tests.bench import (
     llm_overhead,
     serve_bench,
     tts_bench,
+    wyoming_bench,
 )
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
@@ -34,6 +36,8 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "latency": latency.run,
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
+    "web-console": console_bench.run,
+    "wyoming": wyoming_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -1,17 +1,9 @@
 """Timers by voice in whole turns (file mode, audio time): set, ring, stop, restart.
 
-Setting a timer works through the Responder today. Ringing needs the turn machine to consult
-the ringer (see daemon/intents/bell.py and the issue-16 report); those scenarios are written
-against the minimal interface proposed there and marked xfail until the wiring lands:
-
-- the Assistant reaches the ringer as `stages.responder.actions.ringer`;
-- in file mode it calls `ringer.use_clock(audio_wall_clock(assistant.clock, ORIGIN))`
-  (here the test does that itself through `Ringer.clock`), and calls `ringer.due()` as audio
-  time passes;
-- a ring plays `ring_earcon()` and the ring's words (bell.ring_until_stopped), after the
-  current sentence if a reply is being spoken;
-- while something rings, speech without the wake word is transcribed and, if
-  `is_stop_ringing(text)`, stops it.
+The Assistant reaches the ringer as `stages.responder.actions.ringer` and asks it, frame by
+frame, what has come due; a ring plays the ring earcon and its words between turns; while it
+rings, "stop" needs no wake word (a ring window). The tests give the ringer an audio-time clock
+from ORIGIN themselves (the daemon does it with `Ringer.use_clock` for a file).
 """
 
 from __future__ import annotations
@@ -33,7 +25,6 @@ from daemon.llm.responder import Responder
 from tests.fixtures.fakes import PERSONA, Rig, ScriptedAsr, Timeline, request
 
 ORIGIN = 1_800_000_000.0  # wall-clock seconds at audio time 0
-NEEDS_WIRING = pytest.mark.xfail(reason="needs the turn machine wiring", strict=False)
 
 
 def rig_with_timers(state: Path, texts: list[str], origin: float = ORIGIN) -> Rig:
@@ -100,7 +91,6 @@ def test_the_timer_is_still_there_after_a_restart(tmp_path: Path) -> None:
     assert later.turns[-1].reply_source == "intent:timer"
 
 
-@NEEDS_WIRING
 def test_the_timer_rings_at_its_audio_time(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -114,7 +104,6 @@ def test_the_timer_rings_at_its_audio_time(
     assert timer is None or timer.state == "ringing"
 
 
-@NEEDS_WIRING
 def test_stop_without_the_wake_word_stops_the_ring(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -130,7 +119,6 @@ def test_stop_without_the_wake_word_stops_the_ring(
     assert actions_of(rig).store.open() == []
 
 
-@NEEDS_WIRING
 def test_an_unanswered_ring_ends_after_the_maximum(tmp_path: Path) -> None:
     timeline = request().silence(20)
     rig = rig_with_timers(tmp_path, ["set a timer for five seconds"]).run(timeline)
