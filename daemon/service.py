@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,15 @@ from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tools.build import make_toolbox
 from daemon.tts import make_synthesizer
-from daemon.turn.machine import Assistant, FrameTap, Stages, StageWorkers, State, TurnSettings
+from daemon.turn.machine import (
+    Assistant,
+    FrameTap,
+    RemotePipeline,
+    Stages,
+    StageWorkers,
+    State,
+    TurnSettings,
+)
 from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
@@ -187,6 +195,32 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     )
 
 
+@contextlib.asynccontextmanager
+async def ha_satellite(
+    settings: Settings, assistant: Assistant, wake_names: list[str]
+) -> AsyncIterator[RemotePipeline | None]:
+    """mode ha-satellite: the box keeps its wake word, guard, barge-in and earcons; Home
+    Assistant connects to the satellite server and runs the rest of each request."""
+    if settings.daemon.mode != "ha-satellite":
+        yield None
+        return
+    from daemon.wyoming.box import SinkBox
+    from daemon.wyoming.satellite import Satellite, SatelliteServer
+    from daemon.wyoming.server import advertise
+
+    d, persona = settings.daemon, settings.persona
+    follow_up = d.conversation.follow_up_seconds
+    if persona.follow_up_seconds is not None:
+        follow_up = persona.follow_up_seconds
+    box = SinkBox(assistant.sink, d.conversation.earcons)  # the guard and AEC hear it played
+    satellite = Satellite(box, d.satellite, wake_names, follow_up_seconds=follow_up)
+    async with SatelliteServer(satellite) as server:
+        log.info("Home Assistant satellite on %s:%d", d.satellite.host, server.port)
+        if d.satellite.zeroconf:
+            await advertise(d.satellite.name, server.port, d.satellite.host)
+        yield satellite
+
+
 class GaveUp(Exception):
     """A supervised task kept failing: the process exits non-zero so systemd restarts it."""
 
@@ -286,7 +320,10 @@ class Daemon:
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
-            await assistant.listen(HeartbeatSource(self.source, lambda: self._frame_done(persona)))
+            async with ha_satellite(self.settings, assistant, [self.stages.wake.name]) as remote:
+                assistant.remote = remote
+                source = HeartbeatSource(self.source, lambda: self._frame_done(persona))
+                await assistant.listen(source)
         finally:
             await assistant.close()
 

@@ -18,8 +18,9 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -128,6 +129,18 @@ class StageWorkers:
 FrameTap = Callable[[np.ndarray], None]
 
 
+class RemotePipeline(Protocol):
+    """Where requests go instead of the box's own ASR, LLM and TTS: Home Assistant's Assist
+    pipeline, through the Wyoming satellite (daemon.wyoming.satellite.Satellite)."""
+
+    def hear(self, frame: AudioFrame) -> None:
+        """Every microphone frame (streamed while a request runs; never blocks)."""
+
+    async def wake(self, name: str, preroll: Sequence[AudioFrame] = ()) -> bool:
+        """A person said the wake word: start a request there (False: nobody to send it to)."""
+        ...
+
+
 class Assistant:
     def __init__(
         self,
@@ -160,6 +173,7 @@ class Assistant:
         self._asr_worker = self.workers.asr
         self._tts_worker = self.workers.tts
         self._on_frame = on_frame  # e.g. the web console's microphone level
+        self.remote: RemotePipeline | None = None  # set: requests go to Home Assistant
         self.listener = self._make_listener(deterministic=False)
         self._wire_output(stages.sink)
 
@@ -274,6 +288,8 @@ class Assistant:
         except StageError as err:
             await self._listener_failed(err, frame)
             return
+        if self.remote is not None:
+            self.remote.hear(frame)
         if event is not None:
             await self._on_event(event, phase)
         if self._on_frame is not None:
@@ -282,7 +298,11 @@ class Assistant:
             await self._tend_bell()
 
     async def _on_event(self, event: Event, heard_in: Phase) -> None:
-        if isinstance(event, Woke):
+        if isinstance(event, Woke) and self.remote is not None:
+            hit = event.hit
+            log.info("wake word %s (%.2f): request to Home Assistant", hit.model, hit.score)
+            await self.remote.wake(event.hit.model, event.lead_in)
+        elif isinstance(event, Woke):
             await self._woke(event)
         elif isinstance(event, SpeechBegan):
             await self._interrupt()
