@@ -96,7 +96,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from daemon.service import Daemon, build_stages
 
     settings = load(args)
-    refuse_unwired_satellite(settings)
     setup_logging(args.log_level or settings.daemon.log_level)
     check_file_args(args)  # before the models load: a wrong path costs no minutes
     notifier = Notifier()
@@ -147,17 +146,6 @@ async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) 
     address = parse_address(args.web or "", web)
     token = token_path(daemon.settings, turn_log_path(daemon.settings).parent)
     return await run_with_console(daemon, address, token, turns)
-
-
-def refuse_unwired_satellite(settings: Settings) -> None:
-    """mode ha-satellite has its protocol side (daemon/wyoming/satellite.py) but is not yet
-    wired into the turn machine: say so instead of silently running standalone."""
-    if settings.daemon.mode == "ha-satellite":
-        raise ConfigError(
-            str(settings.config_path),
-            "mode",
-            "ha-satellite is not wired into `voiced run` yet; use standalone",
-        )
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:

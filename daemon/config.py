@@ -586,9 +586,7 @@ class Deadlines:
 
     asr: float = 10.0  # endpoint -> final transcript
     tts_chunk: float = 10.0  # per synthesized chunk
-    reply: float = 120.0  # request -> last sample played
-    llm_first_token: float = 8.0
-    llm_total: float = 30.0
+    reply: float = 120.0  # request -> last sample played (the LLM's own: LlmTimeouts)
 
     @property
     def tts_primary(self) -> float:
@@ -604,8 +602,6 @@ class Deadlines:
             asr=d.asr.timeout_seconds,
             tts_chunk=d.tts.timeout_seconds,
             reply=d.tts.max_reply_seconds,
-            llm_first_token=d.llm.timeouts.first_token_seconds,
-            llm_total=d.llm.timeouts.total_seconds,
         )
 
 

@@ -4,13 +4,9 @@ push-to-talk. Served by the daemon (`web:` in voiced.yaml, or `voiced run --web`
 own event loop (server.py).
 
 The console only talks to a ConsoleBackend (backend.py) and an EventHub (hub.py); the daemon
-provides them through daemon/web/wiring.py, which already passes finished turns (Daemon's
-on_turn_end) and serves chat, push-to-talk, persona editing and health. Two feeds need the turn
-machine, on the event loop's thread:
-
-    tap.state(str(state))            on every state change (Assistant's on_state)
-    tap.frame(samples, wake_score)   on every microphone frame: the int16 samples and the wake
-                                     model's score for it (None when the quiet gate skipped it)
+provides them through daemon/web/wiring.py: finished turns (Daemon.on_turn_end), every phase
+change (Daemon.on_state) and every microphone frame (Daemon.on_frame), on the event loop's
+thread; chat, push-to-talk, persona editing and health run on the daemon's own model workers.
 
 Both cost one length check while no browser watches (measured: scripts/bench web-console).
 """

@@ -3,8 +3,8 @@
 Built only from the Daemon's public parts: its stages (the same Responder, so typed and spoken
 turns share intents and memory; its TTS and ASR) and its on_turn_end hook (finished turns). The
 console keeps a PersonaHolder of its own for the editor; the daemon's watcher picks the saved file
-up within its poll interval. Live state and microphone level need two calls from the turn
-machine (ConsoleTap.state and ConsoleTap.frame); see daemon/web/__init__.py.
+up within its poll interval. Live state and microphone level come from Daemon.on_state and
+Daemon.on_frame; the console's model calls queue on the daemon's own workers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from daemon.web.backend import DaemonConsole
 from daemon.web.hub import ConsoleTap, EventHub
 from daemon.web.security import Guard, is_loopback, load_token
 from daemon.web.server import ConsoleServer
-from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,11 @@ async def run_with_console(
     and the daemon runs on without it (the box must keep answering)."""
     host, port = address
     hub = EventHub()
-    tap_turns(daemon, ConsoleTap(hub))
+    tap = ConsoleTap(hub)
+    tap_turns(daemon, tap)
+    daemon.on_state = lambda state: tap.state(str(state))
+    daemon.on_frame = tap.frame
     persona = PersonaHolder(daemon.settings)
-    worker = Worker("voiced-web", max_queue=8)  # one console model call at a time
     stages = daemon.stages
     backend = DaemonConsole(
         daemon.settings,
@@ -80,8 +81,8 @@ async def run_with_console(
         persona.reload,
         hub,
         turn_log,
-        run_tts=worker.run,
-        run_asr=worker.run,
+        run_tts=daemon.workers.tts.run,  # the daemon's own model threads: one model, one thread
+        run_asr=daemon.workers.asr.run,
     )
     server = ConsoleServer(create_console(backend, Guard(load_token(token_file), host)), host, port)
     serving = asyncio.create_task(server.serve())
@@ -98,4 +99,3 @@ async def run_with_console(
         server.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serving, 2.0)
-        worker.close()
