@@ -11,3 +11,15 @@ class ModelMissing(Exception):
     def __init__(self, what: str, path: Path, fetch_command: str) -> None:
         super().__init__(f"{what} not found at {path}; fetch it with: {fetch_command}")
         self.path = path
+
+
+class ModelDamaged(ModelMissing):
+    """A model file is there but wrong: its hash differs from the pinned one, it does not load,
+    or it gives impossible answers on known audio. Exit 78 like a missing one; the fetch command
+    replaces it."""
+
+    def __init__(self, what: str, path: Path, reason: str, fetch_command: str) -> None:
+        Exception.__init__(
+            self, f"{what} at {path} is damaged ({reason}); fetch it again with: {fetch_command}"
+        )
+        self.path = path
