@@ -1,0 +1,167 @@
+"""Memory: RSS of the listening daemon, and what each component adds.
+
+- daemon: `voiced run --profile zero-download --input <silence> --realtime` as a subprocess, its
+  VmRSS read from /proc while it listens (peak and settled), and the shared libraries it maps
+  (OpenBLAS copies counted);
+- components: a fresh interpreter that imports and loads the pieces one at a time, RSS read from
+  /proc after each step (each row is what that step added on top of the rows above it);
+- alone: each heavy import in its own interpreter (what it costs with nothing else loaded).
+
+Target: <= 250 MB for the zero-download profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from tests.fixtures.audio import AudioBuilder
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET_MB = 250
+LISTEN_SECONDS = 25.0
+
+# Each step is Python run in the same child process, in this order.
+STEPS: list[tuple[str, str]] = [
+    ("interpreter", "pass"),
+    ("numpy", "import numpy"),
+    ("daemon config + cli", "import daemon.cli, daemon.config"),
+    ("onnxruntime", "import onnxruntime"),
+    (
+        "silero vad",
+        "from daemon.vad import make_vad; from daemon.config import VadSettings, "
+        "default_models_dir as d; v = make_vad(VadSettings(), d()); "
+        "v.probability(numpy.zeros(512, 'int16'))",
+    ),
+    (
+        "smart turn (+1 inference)",
+        "from daemon.vad.judge import make_judge; "
+        "from daemon.config import default_models_dir as d; j = make_judge(d()); "
+        "j.probability(numpy.zeros(16000, 'float32'))",
+    ),
+    ("openwakeword import (scipy, sklearn)", "import openwakeword.model"),
+    (
+        "wake detector (hey_jarvis)",
+        "from daemon.wake import make_wake_detector; "
+        "from daemon.config import WakeSettings, default_models_dir as d; "
+        "w = make_wake_detector(WakeSettings(), d())",
+    ),
+    ("pocketsphinx import", "import pocketsphinx"),
+    (
+        "pocketsphinx decoder",
+        "from daemon.asr.pocketsphinx import PocketsphinxTranscriber; "
+        "from daemon.config import PocketsphinxSettings; "
+        "s = PocketsphinxTranscriber(PocketsphinxSettings()).start(); "
+        "s.feed(numpy.zeros(1280, 'int16'))",
+    ),
+    ("service + turn machine", "import daemon.service, daemon.turn.machine"),
+]
+ALONE = ["numpy", "onnxruntime", "scipy", "sklearn", "openwakeword.model", "pocketsphinx"]
+
+_RSS = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
+
+
+def _child_script(steps: list[tuple[str, str]]) -> str:
+    lines = ["import json, sys, gc"]
+    for name, code in steps:
+        lines.append(f"{code}")
+        lines.append(f"gc.collect(); print(json.dumps([{name!r}, {_RSS}]), flush=True)")
+    return "\n".join(lines)
+
+
+def _run_child(script: str) -> list[tuple[str, int]]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip()[-800:])
+    return [tuple(json.loads(line)) for line in out.stdout.splitlines() if line.startswith("[")]
+
+
+def components() -> dict[str, object]:
+    """RSS added by each step, cumulative in one process (MB)."""
+    rows = _run_child(_child_script(STEPS))
+    added, before = {}, 0
+    for name, kb in rows:
+        added[name] = round((kb - before) / 1024, 1)
+        before = kb
+    return {"added_mb": added, "total_mb": round(before / 1024, 1)}
+
+
+def alone() -> dict[str, float]:
+    """RSS added by one import over the bare interpreter, each in a fresh process (MB)."""
+    result = {}
+    for module in ALONE:
+        rows = _run_child(_child_script([("base", "pass"), (module, f"import {module}")]))
+        result[module] = round((rows[1][1] - rows[0][1]) / 1024, 1)
+    return result
+
+
+def _rss_kb(pid: int) -> int:
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
+def _mapped_libraries(pid: int) -> list[str]:
+    names = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        path = line.split()[-1] if len(line.split()) >= 6 else ""
+        if ".so" in path:
+            names.add(path)
+    return sorted(names)
+
+
+def daemon(profile: str, folder: Path) -> dict[str, object]:
+    """The real daemon listening to silence in real time; RSS sampled from /proc."""
+    silence = folder / "memory-silence.wav"
+    sf.write(str(silence), np.zeros(int(LISTEN_SECONDS * 16000), dtype=np.int16), 16000)
+    cmd = [
+        sys.executable, "-m", "daemon", "run", "--profile", profile,
+        "--input", str(silence), "--realtime", "--output", str(folder / "memory-out.wav"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    samples: list[tuple[float, int]] = []
+    libraries: list[str] = []
+    start = time.monotonic()
+    try:
+        while proc.poll() is None and time.monotonic() - start < LISTEN_SECONDS:
+            try:
+                samples.append((time.monotonic() - start, _rss_kb(proc.pid)))
+                libraries = _mapped_libraries(proc.pid)
+            except (FileNotFoundError, ProcessLookupError):
+                break
+            time.sleep(0.25)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    late = [kb for t, kb in samples if t >= LISTEN_SECONDS * 0.6]
+    if not late:
+        raise RuntimeError(f"the daemon did not keep running: {err.decode()[-800:]}")
+    blas = [lib for lib in libraries if "openblas" in lib.lower()]
+    return {
+        "peak_mb": round(max(kb for _, kb in samples) / 1024, 1),
+        "listening_mb": round(max(late) / 1024, 1),
+        "shared_libraries": len(libraries),
+        "openblas_copies": [Path(lib).name for lib in blas],
+    }
+
+
+def run(audio: AudioBuilder) -> dict[str, object]:
+    listening = daemon("zero-download", audio.folder)
+    return {
+        "target_mb_zero_download": TARGET_MB,
+        "zero-download": listening,
+        "meets_target": float(listening["listening_mb"]) <= TARGET_MB,  # type: ignore[arg-type]
+        "components": components(),
+        "alone_mb": alone(),
+    }
