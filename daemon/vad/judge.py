@@ -19,18 +19,29 @@ class TurnJudge(Protocol):
 
 
 class TurnAudio:
-    """The last few seconds of int16 audio, as float32 on demand (bounded memory)."""
+    """The last few seconds of int16 audio, as float32 on demand (bounded memory).
+
+    A buffer of twice the window: appends write in place and the newest window is moved to the
+    front only when the buffer fills, so each sample is copied about twice in all.
+    """
 
     def __init__(self, seconds: float = JUDGE_WINDOW_SECONDS) -> None:
         self._capacity = int(seconds * SAMPLE_RATE)
-        self._buffer = np.zeros(0, dtype=np.int16)
+        self._buffer = np.zeros(2 * self._capacity, dtype=np.int16)
+        self._end = 0
 
     def append(self, samples: np.ndarray) -> None:
-        joined = np.concatenate([self._buffer, samples.astype(np.int16, copy=False)])
-        self._buffer = joined[-self._capacity :]
+        samples = samples[-self._capacity :]
+        if self._end + len(samples) > len(self._buffer):
+            keep = self._buffer[max(0, self._end - self._capacity) : self._end].copy()
+            self._buffer[: len(keep)] = keep
+            self._end = len(keep)
+        self._buffer[self._end : self._end + len(samples)] = samples
+        self._end += len(samples)
 
     def samples(self) -> np.ndarray:
-        return self._buffer.astype(np.float32) / 32768.0
+        newest = self._buffer[max(0, self._end - self._capacity) : self._end]
+        return newest.astype(np.float32) / 32768.0
 
 
 def make_judge(models_dir: Path, threads: int = 1) -> TurnJudge:

@@ -19,6 +19,7 @@ from tests.bench import (
     latency,
     listen_cost,
     llm_overhead,
+    memory,
     serve_bench,
     tts_bench,
 )
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "latency": latency.run,
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
+    "memory": memory.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from daemon.config import EndpointSettings, PocketsphinxSettings, VadSettings, d
 from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import GcinError, mandarin_speech
 from daemon.turn.recording import Recording
-from daemon.vad import make_vad
+from daemon.vad import Vad, make_vad
 from daemon.vad.endpoint import Decision
 from daemon.vad.judge import TurnJudge, make_judge
 from tests.bench.endpointing_corpus import (
@@ -147,11 +148,14 @@ def partials(clip: Clip) -> list[str]:
 
 
 def endpoint(
-    clip: Clip, settings: EndpointSettings, heard: list[str] | None, judge: TurnJudge | None
+    clip: Clip,
+    settings: EndpointSettings,
+    heard: list[str] | None,
+    judge: TurnJudge | None,
+    vad: Vad,
 ) -> float:
     """Audio time at the end of the frame on which the request ended."""
-    vad = make_vad(VadSettings(), default_models_dir())
-    recording = Recording(vad, settings, 0.5, judge)
+    recording = Recording(vad, settings, 0.5, judge)  # resets the VAD
     at = 0.0
     for i, frame in enumerate(Reframer(FRAME_SAMPLES).push(clip.audio)):
         at = frame.end
@@ -208,9 +212,11 @@ def run(audio: AudioBuilder) -> dict[str, object]:
         "targets": {"cut_offs_pause_le_1s": 0, "endpoint_p50_ms_complete": TARGET_P50_MS},
         "skipped": skipped,
     }
+    vad = make_vad(VadSettings(), default_models_dir())
     for name, (settings, use_partials) in MODES.items():
+        print(f"endpointing: {name} over {len(corpus)} clips", file=sys.stderr, flush=True)
         rows = [
-            (c, endpoint(c, settings, heard[id(c)] if use_partials else None, judge))
+            (c, endpoint(c, settings, heard[id(c)] if use_partials else None, judge, vad))
             for c in corpus
         ]
         results[name] = {

@@ -18,6 +18,7 @@ from daemon.audio.frames import AudioFrame
 from daemon.config import EndpointSettings
 from daemon.turn.recording import Recording
 from daemon.vad.endpoint import Decision, Endpointer
+from daemon.vad.judge import TurnAudio
 
 HOP = 0.032
 SPEECH, SILENCE = 0.9, 0.05
@@ -85,8 +86,9 @@ def test_a_pause_judged_unfinished_stays_inside_one_recording(pause_chunks: int)
 
 def test_threshold_is_inclusive_and_configurable() -> None:
     at = SMART.model_copy(update={"complete_threshold": 0.7})
-    assert end_index(Endpointer(at, judge=ScriptedJudge([0.7])), n(10, SPEECH) + n(10, SILENCE))
-    assert not end_index(Endpointer(at, judge=ScriptedJudge([0.69])), n(10, SPEECH) + n(10, SILENCE))
+    probs = n(10, SPEECH) + n(10, SILENCE)
+    assert end_index(Endpointer(at, judge=ScriptedJudge([0.7])), probs) == 16
+    assert end_index(Endpointer(at, judge=ScriptedJudge([0.69])), probs) is None
 
 
 def test_an_unfinished_partial_vetoes_the_judge() -> None:
@@ -199,7 +201,8 @@ def test_recording_asks_on_the_audio_up_to_the_current_chunk_only() -> None:
 
 def test_recording_keeps_only_the_last_eight_seconds_for_the_judge() -> None:
     judge = RecordingJudge(0.9)
-    recording = Recording(StepVad(), SMART.model_copy(update={"max_utterance_seconds": 20}), 0.5, judge)
+    long_turns = SMART.model_copy(update={"max_utterance_seconds": 20})
+    recording = Recording(StepVad(), long_turns, 0.5, judge)
     feed_all(recording, np.concatenate([loud(10.0), quiet(1.0)]))
     assert judge.heard == [8 * 16000]
 
@@ -227,3 +230,18 @@ def test_fixed_mode_ignores_the_partial_transcript() -> None:
         ends[name] = recording.endpointer.elapsed - 0.512
     assert ends["fixed"] == pytest.approx(19 * HOP)
     assert ends["adaptive"] == pytest.approx(41 * HOP)
+
+
+@settings(max_examples=80, deadline=None)
+@given(blocks=st.lists(st.integers(0, 3000), max_size=40), seconds=st.sampled_from([0.05, 0.1]))
+def test_turn_audio_is_the_last_window_of_what_was_appended(
+    blocks: list[int], seconds: float
+) -> None:
+    audio = TurnAudio(seconds)
+    everything = np.zeros(0, dtype=np.int16)
+    for i, size in enumerate(blocks):
+        block = (np.arange(size) + 7 * i).astype(np.int16)
+        audio.append(block)
+        everything = np.concatenate([everything, block])
+    expected = everything[-round(seconds * 16000) :].astype(np.float32) / 32768
+    np.testing.assert_array_equal(audio.samples(), expected)
