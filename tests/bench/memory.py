@@ -63,6 +63,10 @@ STEPS: list[tuple[str, str]] = [
         "s.feed(numpy.zeros(1280, 'int16'))",
     ),
     ("service + turn machine", "import daemon.service, daemon.turn.machine"),
+    (
+        "malloc_trim after start-up",
+        "from daemon.host.memory import release_free_memory; release_free_memory()",
+    ),
 ]
 ALONE = ["numpy", "onnxruntime", "scipy", "sklearn", "openwakeword.model", "pocketsphinx"]
 
