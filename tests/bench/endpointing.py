@@ -17,11 +17,10 @@ import hashlib
 import statistics
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
-from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioFrame, Reframer
+from daemon.audio.frames import FRAME_SAMPLES, AudioFrame, Reframer
 from daemon.config import EndpointSettings, PocketsphinxSettings, VadSettings, default_models_dir
 from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import GcinError, mandarin_speech
@@ -36,47 +35,12 @@ from tests.bench.endpointing_corpus import (
     MANDARIN_PAUSED,
 )
 from tests.fixtures.audio import AudioBuilder
+from tests.fixtures.paused_speech import Clip, clip_of, stretch_longest_gap
 
 ENGLISH_VOICES = ("en-us+klatt", "en-us", "en-gb", "en-us+f3", "en-gb-x-rp")
 PAUSES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2)
-LEVEL = 0.01  # louder than this is speech (espeak and gcin are clean)
-LEAD, TAIL = 0.3, 2.0
 TARGET_PAUSE_LIMIT = 1.0
 TARGET_P50_MS = 250
-
-
-@dataclass(frozen=True)
-class Clip:
-    audio: np.ndarray  # int16, 16 kHz
-    speech_end: float  # seconds to the end of the last word
-    language: str
-    voice: str
-    pause: float | None  # None for a complete request
-
-
-def _loud_frames(audio: np.ndarray, hop: int = 160) -> np.ndarray:
-    frames = np.abs(audio[: len(audio) // hop * hop]).reshape(-1, hop).max(axis=1)
-    return frames > LEVEL
-
-
-def stretch_longest_gap(audio: np.ndarray, pause: float, hop: int = 160) -> np.ndarray:
-    """Set the longest silence inside the speech (the comma) to `pause` seconds."""
-    loud = np.flatnonzero(_loud_frames(audio, hop))
-    gaps = np.diff(loud)
-    widest = int(np.argmax(gaps))
-    start, end = (loud[widest] + 1) * hop, loud[widest + 1] * hop
-    gap = np.zeros(round(pause * SAMPLE_RATE), dtype=audio.dtype)
-    return np.concatenate([audio[:start], gap, audio[end:]])
-
-
-def _clip(speech: np.ndarray, language: str, voice: str, pause: float | None) -> Clip:
-    loud = np.flatnonzero(np.abs(speech) > LEVEL)
-    speech = speech[: loud[-1] + 1]
-    audio = np.concatenate(
-        [np.zeros(round(LEAD * SAMPLE_RATE)), speech, np.zeros(round(TAIL * SAMPLE_RATE))]
-    )
-    ints = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    return Clip(ints, LEAD + len(speech) / SAMPLE_RATE, language, voice, pause)
 
 
 def _voices(language: str) -> list[tuple[str, Callable[[str], np.ndarray]]]:
@@ -108,13 +72,13 @@ def clips(skipped: list[str]) -> Iterator[Clip]:
             for name, speak in voices if language == "zh" else [voices[i % len(voices)]]:
                 speech = _spoken(speak, text, skipped)
                 if speech is not None:
-                    yield _clip(speech, language, name, None)
+                    yield clip_of(speech, language, name, None)
         for i, (before, after) in enumerate(paused):
             pause = PAUSES[i % len(PAUSES)]
             for name, speak in voices if language == "zh" else [voices[i % len(voices)]]:
                 speech = _spoken(speak, f"{before}{comma}{after}", skipped)
                 if speech is not None:
-                    yield _clip(stretch_longest_gap(speech, pause), language, name, pause)
+                    yield clip_of(stretch_longest_gap(speech, pause), language, name, pause)
 
 
 class CachedJudge:
