@@ -18,7 +18,7 @@ def _trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     if name is None:
         return None
     try:
-        return ctypes.CDLL(name).malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(name).malloc_trim
     except (OSError, AttributeError):  # musl and others have no malloc_trim
         return None
 

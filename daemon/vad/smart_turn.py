@@ -35,7 +35,7 @@ N_MELS = 80
 FRAMES = WINDOW_SAMPLES // HOP  # 800
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     linear = 3.0 * hz / 200.0
@@ -43,7 +43,7 @@ def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     return np.where(hz >= 1000.0, log_part, linear)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def _mel_to_hz(mel: float | np.ndarray) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
     linear = 200.0 * mel / 3.0
     log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))

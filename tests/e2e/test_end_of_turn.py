@@ -22,10 +22,10 @@ from daemon.turn.recording import Recording
 from daemon.vad import make_vad
 from daemon.vad.endpoint import Decision
 from daemon.vad.judge import make_judge
-from tests.fixtures.paused_speech import Clip, clip_of, stretch_longest_gap
+from tests.fixtures.paused_speech import Clip, clip_of, pause_span, stretch_longest_gap
 
 SMART = EndpointSettings(mode="smart-turn")
-Partial = Callable[[float], str]  # audio time -> what the streaming ASR has heard
+Partial = Callable[[float], str]  # audio time -> what the streaming ASR has said so far
 
 
 def run(clip: Clip, models_dir: Path, partial: Partial) -> tuple[Decision, float, int]:
@@ -33,7 +33,7 @@ def run(clip: Clip, models_dir: Path, partial: Partial) -> tuple[Decision, float
     recording = Recording(make_vad(VadSettings(), models_dir), SMART, 0.5, make_judge(models_dir))
     resumed, judged = 0, False
     for frame in Reframer(FRAME_SAMPLES).push(clip.audio):
-        decision = recording.feed(AudioFrame(frame.samples, frame.start), partial(frame.end))
+        decision = recording.feed(AudioFrame(frame.samples, frame.start), partial(frame.start))
         if decision is not Decision.CONTINUE:
             return decision, recording.endpointer.elapsed, resumed
         resumed += judged and recording.verdict is None
@@ -49,8 +49,10 @@ def heard(first: str, whole: str, pause_end: float) -> Partial:
 def test_a_paused_timer_request_is_one_recording(models_dir: Path) -> None:
     speech = espeak_speech("set a timer for, five minutes", "en-us", rate=165)
     clip = clip_of(stretch_longest_gap(speech, 0.8), "en", "en-us", 0.8)
-    pause_end = clip.speech_end - 0.9  # "five minutes" takes ~0.9 s: the partial grows after
-    partial = heard("set a timer for", "set a timer for five minutes", pause_end)
+    start, end = pause_span(clip)
+    assert end - start == pytest.approx(0.8, abs=0.03)
+    # a streaming recognizer names new words ~0.3 s after it hears them
+    partial = heard("set a timer for", "set a timer for five minutes", end + 0.3)
 
     decision, at, resumed = run(clip, models_dir, partial)
 

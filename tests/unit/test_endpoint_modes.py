@@ -22,7 +22,7 @@ from daemon.vad.judge import TurnAudio
 
 HOP = 0.032
 SPEECH, SILENCE = 0.9, 0.05
-SMART = EndpointSettings(mode="smart-turn")
+SMART = EndpointSettings(mode="smart-turn", judge_silence_seconds=0.2, judge_interval_seconds=0.3)
 
 
 class ScriptedJudge:
