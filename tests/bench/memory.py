@@ -71,17 +71,18 @@ STEPS: list[tuple[str, str]] = [
 ALONE = ["numpy", "onnxruntime", "scipy", "sklearn", "openwakeword.model", "pocketsphinx"]
 
 _RSS = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
+_HWM = "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
 
 def _child_script(steps: list[tuple[str, str]]) -> str:
     lines = ["import json, sys, gc"]
     for name, code in steps:
         lines.append(f"{code}")
-        lines.append(f"gc.collect(); print(json.dumps([{name!r}, {_RSS}]), flush=True)")
+        lines.append(f"gc.collect(); print(json.dumps([{name!r}, {_RSS}, {_HWM}]), flush=True)")
     return "\n".join(lines)
 
 
-def _run_child(script: str) -> list[tuple[str, int]]:
+def _run_child(script: str) -> list[tuple[str, int, int]]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO
@@ -92,13 +93,14 @@ def _run_child(script: str) -> list[tuple[str, int]]:
 
 
 def components() -> dict[str, object]:
-    """RSS added by each step, cumulative in one process (MB)."""
+    """RSS added by each step, cumulative in one process, and the peak so far (MB)."""
     rows = _run_child(_child_script(STEPS))
-    added, before = {}, 0
-    for name, kb in rows:
+    added, peak, before = {}, {}, 0
+    for name, kb, hwm in rows:
         added[name] = round((kb - before) / 1024, 1)
+        peak[name] = round(hwm / 1024, 1)
         before = kb
-    return {"added_mb": added, "total_mb": round(before / 1024, 1)}
+    return {"added_mb": added, "peak_so_far_mb": peak, "total_mb": round(before / 1024, 1)}
 
 
 def alone() -> dict[str, float]:
@@ -125,15 +127,19 @@ def _mapped_libraries(pid: int) -> list[str]:
     return sorted(names)
 
 
-def daemon(profile: str, folder: Path) -> dict[str, object]:
-    """The real daemon listening to silence in real time; RSS sampled from /proc."""
+def daemon(profile: str, folder: Path, repo: Path = REPO) -> dict[str, object]:
+    """The real daemon (of the checkout `repo`) listening to silence in real time; RSS sampled
+    from /proc."""
     silence = folder / "memory-silence.wav"
     sf.write(str(silence), np.zeros(int(LISTEN_SECONDS * 16000), dtype=np.int16), 16000)
     cmd = [
         sys.executable, "-m", "daemon", "run", "--profile", profile,
         "--input", str(silence), "--realtime", "--output", str(folder / "memory-out.wav"),
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen(
+        cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     samples: list[tuple[float, int]] = []
     libraries: list[str] = []
     start = time.monotonic()
@@ -161,10 +167,14 @@ def daemon(profile: str, folder: Path) -> dict[str, object]:
 
 
 def run(audio: AudioBuilder) -> dict[str, object]:
+    """`VOICED_MEMORY_BASELINE=<another checkout>` also measures that one (before/after)."""
     listening = daemon("zero-download", audio.folder)
+    baseline = os.environ.get("VOICED_MEMORY_BASELINE")
+    before = daemon("zero-download", audio.folder, Path(baseline)) if baseline else None
     return {
         "target_mb_zero_download": TARGET_MB,
         "zero-download": listening,
+        "zero-download_baseline": {"checkout": baseline, **before} if before else None,
         "meets_target": float(listening["listening_mb"]) <= TARGET_MB,  # type: ignore[arg-type]
         "components": components(),
         "alone_mb": alone(),
