@@ -22,6 +22,7 @@ from tests.bench import (
     memory,
     serve_bench,
     tts_bench,
+    wyoming_bench,
 )
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "latency": latency.run,
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
+    "wyoming": wyoming_bench.run,
     "memory": memory.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
