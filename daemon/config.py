@@ -142,7 +142,7 @@ class EndpointSettings(Section):
         "silence_seconds always.",
     )
     judge_silence_seconds: PositiveSeconds = Field(
-        0.15, le=2.0, description="smart-turn: silence after which the model is first asked."
+        0.2, le=2.0, description="smart-turn: silence after which the model is first asked."
     )
     judge_interval_seconds: PositiveSeconds = Field(
         0.3, le=2.0, description="smart-turn: ask again this often while the silence lasts."
