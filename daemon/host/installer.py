@@ -19,6 +19,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,11 +104,45 @@ def render_unit(lay: Layout, full: bool = True, source: Path = REPO / "systemd")
     return text.replace("%h/.config/voiced", str(lay.config))
 
 
+def place_readme(lay: Layout, dry_run: bool) -> None:
+    """The README beside the config: the unit's Documentation= points there."""
+    if not dry_run:
+        lay.config.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "README.md", lay.config / "README.md")
+
+
+def profile_note(lay: Layout, full: bool) -> str:
+    """Which profile the unit runs, and how to switch: a plain install is the English,
+    zero-download one while the README's persona is the Chinese one."""
+    if full:
+        return (
+            f"profile: the full one ({lay.config / 'voiced.yaml'}, persona "
+            f"{lay.config / 'persona.yaml'}: Chinese, FunASR + ChatTTS); for the small "
+            "English zero-download profile, run scripts/install without --full"
+        )
+    return (
+        f"profile: zero-download (English persona {lay.config / 'personas/en.yaml'}, "
+        "pocketsphinx + espeak-ng, no model hub); for the Chinese persona with FunASR and "
+        f"ChatTTS, run scripts/install --full (or remove --profile zero-download from {lay.unit} "
+        "once those are installed)"
+    )
+
+
 def place_unit(lay: Layout, full: bool, dry_run: bool) -> Path:
     if not dry_run:
         lay.unit_dir.mkdir(parents=True, exist_ok=True)
         lay.unit.write_text(render_unit(lay, full))
     return lay.unit
+
+
+SOURCE_IGNORED = (".git", ".venv", "out", "build", "*.egg-info", "__pycache__", ".*_cache", "tests")
+
+
+def copy_sources(into: Path) -> Path:
+    """The package's sources, copied: pip builds in the source tree, and its build/ and
+    *.egg-info must not be left in the person's checkout."""
+    shutil.copytree(REPO, into, ignore=shutil.ignore_patterns(*SOURCE_IGNORED))
+    return into
 
 
 def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
@@ -117,7 +152,9 @@ def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
     if extras:
         run([*pip, f"torch=={os.environ.get('VOICED_TORCH_VERSION', '2.13.0')}"], dry_run)
-    run([*pip, f"{REPO}{extras}"], dry_run)
+    with tempfile.TemporaryDirectory(prefix="voiced-src-") as tmp:
+        source = REPO if dry_run else copy_sources(Path(tmp) / "voiced")
+        run([*pip, f"{source}{extras}"], dry_run)
     if extras:
         run([str(python), "-m", "daemon.host.torchaudio_repair"], dry_run)
 
@@ -175,7 +212,9 @@ def install(args: argparse.Namespace, lay: Layout) -> int:
     fetch_models(lay, args.full, args.dry_run)
     if lay.flavour == "system":
         run(["chown", "-R", "voiced:voiced", str(lay.models.parent)], args.dry_run)
+    place_readme(lay, args.dry_run)
     say(f"unit: {place_unit(lay, args.full, args.dry_run)}")
+    say(profile_note(lay, args.full))
     if args.enable:
         enable(lay, args.dry_run)
     logs = "journalctl --user -u voiced -f" if lay.flavour == "user" else "journalctl -u voiced -f"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.bench import (
     barge_in,
+    console_bench,
     endpointing,
     funasr_bench,
     latency,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "latency": latency.run,
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
+    "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
     "memory": memory.run,
 }
