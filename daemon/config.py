@@ -145,6 +145,21 @@ class EndpointSettings(Section):
     unfinished_silence_seconds: PositiveSeconds = Field(
         1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
     )
+    mode: Literal["smart-turn", "adaptive", "fixed"] = Field(
+        "smart-turn",
+        description="smart-turn: a short silence asks the end-of-turn model whether the turn "
+        "sounds finished; adaptive: the hangover follows the partial transcript; fixed: "
+        "silence_seconds always.",
+    )
+    judge_silence_seconds: PositiveSeconds = Field(
+        0.2, le=2.0, description="smart-turn: silence after which the model is first asked."
+    )
+    judge_interval_seconds: PositiveSeconds = Field(
+        0.3, le=2.0, description="smart-turn: ask again this often while the silence lasts."
+    )
+    complete_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="smart-turn: P(complete) that ends the turn."
+    )
     min_speech_seconds: PositiveSeconds = Field(
         0.2, description="Speech needed before silence can end the recording."
     )

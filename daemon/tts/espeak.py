@@ -1,20 +1,18 @@
 """espeak-ng: tiny, fast (~1000x real time), English and Mandarin; the zero-download TTS and the
-fallback voice that speaks errors when everything else has failed."""
+fallback voice that speaks errors when everything else has failed. The call itself lives in
+daemon.synth.espeak (one piece of code runs espeak-ng); Mandarin is `cmn-latn-pinyin` there."""
 
 from __future__ import annotations
 
-import io
 import shutil
-import subprocess
 from collections.abc import Iterator
-
-import soundfile as sf
 
 from daemon.audio.frames import AudioChunk
 from daemon.config import EspeakSettings, Persona
 from daemon.errors import ConfigError, ErrorCode, StageError
+from daemon.synth.espeak import LANGUAGE_VOICES, EspeakError, EspeakTimeout, run_espeak
 
-DEFAULT_VOICES = {"en": "en-us", "zh": "cmn"}
+DEFAULT_VOICES = LANGUAGE_VOICES
 
 
 class EspeakSynthesizer:
@@ -35,20 +33,12 @@ class EspeakSynthesizer:
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
         voice = persona.voice.espeak or DEFAULT_VOICES.get(persona.language, "en-us")
-        cmd = [self._executable, "-v", voice, "-s", str(self._rate), "--stdout", "--stdin"]
         try:
-            done = subprocess.run(
-                cmd,
-                input=text.encode("utf-8"),
-                capture_output=True,
-                timeout=self._timeout,
-                check=True,
+            samples, rate = run_espeak(
+                text, voice, rate=self._rate, executable=self._executable, timeout=self._timeout
             )
-            samples, rate = sf.read(io.BytesIO(done.stdout), dtype="float32")
-        except subprocess.TimeoutExpired:
-            raise StageError(
-                ErrorCode.TTS_TIMEOUT, f"espeak-ng took over {self._timeout:g} s"
-            ) from None
-        except (subprocess.CalledProcessError, sf.LibsndfileError, OSError) as exc:
-            raise StageError(ErrorCode.TTS_FAILED, f"espeak-ng failed: {exc}") from exc
+        except EspeakTimeout as exc:
+            raise StageError(ErrorCode.TTS_TIMEOUT, str(exc)) from None
+        except EspeakError as exc:
+            raise StageError(ErrorCode.TTS_FAILED, str(exc)) from exc
         yield AudioChunk(samples, rate)

@@ -32,6 +32,7 @@ class SileroVad:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # a 32 ms chunk costs ~0.1 ms; threads only add wake-ups
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # no arena for 2 KB of activations (saves ~1 MB)
         try:
             self._session = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
