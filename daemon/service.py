@@ -51,6 +51,7 @@ from daemon.turn.machine import (
 )
 from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
+from daemon.vad.judge import make_judge
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
@@ -213,6 +214,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),
         responder=responder,
         tts=make_synthesizer(d.tts, models),
+        judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
 
