@@ -70,7 +70,7 @@ def zero_download(audio: AudioBuilder, turns: int = 50) -> dict[str, object]:
         "voice_to_voice_ms": _stats([v for v in v2v if v is not None]),
         "endpoint_ms": _stats([t.timings()["endpoint_ms"] or 0 for t in done]),
         "asr_final_ms": _stats([t.timings()["asr_final_ms"] or 0 for t in done]),
-        "target_p50_ms": 800,
+        "target_p50_ms": 400,  # issue 14 (was 583 with the adaptive endpointer)
     }
 
 
