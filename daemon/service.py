@@ -11,8 +11,9 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,16 +22,37 @@ from daemon.asr import make_transcriber
 from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
+from daemon.audio.gain import GainSink
 from daemon.audio.resilient import Backoff
-from daemon.config import ConversationSettings, Persona, Settings, WakeSettings, load_persona
+from daemon.config import (
+    ConversationSettings,
+    Deadlines,
+    Persona,
+    Settings,
+    WakeSettings,
+    load_persona,
+)
 from daemon.errors import ConfigError
+from daemon.intents.build import make_actions
+from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
-from daemon.llm.responder import Responder
-from daemon.turn.record import TurnLog, TurnRecord
+from daemon.llm.openai_chat import public_url
+from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
+from daemon.tools.build import make_toolbox
 from daemon.tts import make_synthesizer
-from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.turn.machine import (
+    Assistant,
+    FrameTap,
+    RemotePipeline,
+    Stages,
+    StageWorkers,
+    State,
+    TurnSettings,
+)
+from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
+from daemon.vad.judge import make_judge
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
@@ -42,7 +64,8 @@ class PersonaHolder:
     """The persona in force; a reload that fails validation keeps the old one.
 
     Reloaded on SIGHUP and when the file changes (polled: no inotify dependency, and it also
-    notices a file replaced by an editor's rename).
+    notices a file replaced by an editor's rename). A deleted file is reported once and the
+    persona in force stays; whatever a broken file makes the loader raise, the watcher lives on.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -73,6 +96,14 @@ class PersonaHolder:
         except ConfigError as err:
             log.error("persona not reloaded, keeping %r: %s", self.current.name, err)
             return False
+        except Exception as exc:  # the loader's own bug must not kill the watcher
+            log.error(
+                "persona not reloaded, keeping %r: %s: %s",
+                self.current.name,
+                self.path,
+                type(exc).__name__,
+            )
+            return False
         if persona.wake_word != self.current.wake_word:
             log.warning("persona wake_word change takes effect at the next restart")
         if persona.language != self.current.language:
@@ -87,8 +118,20 @@ class PersonaHolder:
         """Reload whenever the file's mtime or size changes."""
         while True:
             await asyncio.sleep(interval)
-            if self._stamp() not in (self._seen, None):
-                self.reload()
+            self.poll()
+
+    def poll(self) -> None:
+        """One look at the file: reload if it changed, say so once if it is gone."""
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return
+        if stamp is None:
+            self._seen = None
+            log.error(
+                "persona file %s is gone; keeping %r until it is back", self.path, self.current.name
+            )
+            return
+        self.reload()
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
@@ -96,12 +139,10 @@ def turn_settings(settings: Settings) -> TurnSettings:
     follow_up = settings.persona.follow_up_seconds
     return TurnSettings(
         endpoint=d.endpoint,
+        deadlines=Deadlines.from_settings(d),
         vad_threshold=d.vad.threshold,
         preroll_seconds=d.audio.preroll_seconds,
         refractory_seconds=d.wake.refractory_seconds,
-        asr_timeout=d.asr.timeout_seconds,
-        tts_timeout=d.tts.timeout_seconds,
-        reply_timeout=d.tts.max_reply_seconds,
         follow_up_seconds=conversation.follow_up_seconds if follow_up is None else follow_up,
         echo_tail_seconds=conversation.echo_tail_seconds,
         barge_in=conversation.barge_in,
@@ -139,6 +180,16 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
     guard = make_guard(d.conversation, wake, models, echo is not None)
     detector = make_wake_detector(wake, models)
+    language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)
+    actions = make_actions(d.timers, d.volume, settings.config_path.parent, wall_clock, language)
+    responder = Responder(
+        make_chat_model(d.llm),
+        d.llm.timeouts,
+        settings.persona,
+        actions=actions,
+        tools=make_toolbox(d.tools, actions, language),
+        tool_rounds=d.tools.max_rounds,
+    )
     return Stages(
         echo=echo,
         guard=guard,
@@ -151,10 +202,37 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
             [settings.persona.name, *settings.persona.hotwords],
             settings.persona.language,
         ),
-        responder=Responder(make_chat_model(d.llm), d.llm.timeouts, settings.persona),
+        responder=responder,
         tts=make_synthesizer(d.tts, models),
-        sink=sink,
+        judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
+        sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
+
+
+@contextlib.asynccontextmanager
+async def ha_satellite(
+    settings: Settings, assistant: Assistant, wake_names: list[str]
+) -> AsyncIterator[RemotePipeline | None]:
+    """mode ha-satellite: the box keeps its wake word, guard, barge-in and earcons; Home
+    Assistant connects to the satellite server and runs the rest of each request."""
+    if settings.daemon.mode != "ha-satellite":
+        yield None
+        return
+    from daemon.wyoming.box import SinkBox
+    from daemon.wyoming.satellite import Satellite, SatelliteServer
+    from daemon.wyoming.server import advertise
+
+    d, persona = settings.daemon, settings.persona
+    follow_up = d.conversation.follow_up_seconds
+    if persona.follow_up_seconds is not None:
+        follow_up = persona.follow_up_seconds
+    box = SinkBox(assistant.sink, d.conversation.earcons)  # the guard and AEC hear it played
+    satellite = Satellite(box, d.satellite, wake_names, follow_up_seconds=follow_up)
+    async with SatelliteServer(satellite) as server:
+        log.info("Home Assistant satellite on %s:%d", d.satellite.host, server.port)
+        if d.satellite.zeroconf:
+            await advertise(d.satellite.name, server.port, d.satellite.host)
+        yield satellite
 
 
 class GaveUp(Exception):
@@ -182,6 +260,7 @@ async def supervise(
             while failures and now - failures[0] > window_seconds:
                 failures.popleft()
             if len(failures) >= max_failures:
+                log.error("%s died", name, exc_info=exc)
                 raise GaveUp(f"{name} failed {len(failures)} times; giving up") from exc
             wait = backoff.next_wait()
             log.exception("%s died; restarting in %.1f s", name, wait)
@@ -190,11 +269,11 @@ async def supervise(
 
 def status_after(turn: TurnRecord) -> str | None:
     """What STATUS= should say after a turn, if the turn changes it."""
-    if turn.outcome in ("llm-unreachable", "llm-timeout"):
+    if turn.outcome in (Outcome.LLM_UNREACHABLE, Outcome.LLM_TIMEOUT):
         return "LLM unreachable"
-    if turn.outcome in ("llm-unauthorized", "llm-rejected"):
+    if turn.outcome in (Outcome.LLM_UNAUTHORIZED, Outcome.LLM_REJECTED):
         return "LLM refuses requests (check the endpoint and key)"
-    if turn.outcome == "ok" and turn.reply_source.startswith("llm:"):
+    if turn.outcome is Outcome.OK and turn.reply_source.startswith(f"{Source.LLM}:"):
         return "listening"
     return None
 
@@ -211,6 +290,9 @@ class Daemon:
     persona_poll_seconds: float = 1.0
     shutdown_seconds: float = 3.0
     turn_log: TurnLog | None = None
+    on_state: Callable[[State], None] | None = None  # every phase change (the web console)
+    on_frame: FrameTap | None = None  # every microphone frame (the console's level meter)
+    workers: StageWorkers = field(default_factory=StageWorkers.create)
 
     async def run(self) -> int:
         """Runs until the source ends or a signal; returns the process exit code."""
@@ -234,22 +316,28 @@ class Daemon:
             log.info("stopping")
             return 0
         finally:
-            watcher.cancel()
-            self.notifier.stopping()
-            await self._close_devices()
+            await self._shutdown(watcher)
 
     async def _listen(self, persona: PersonaHolder) -> None:
-        assistant = Assistant(self.stages, turn_settings(self.settings), persona, self._turn_ended)
+        assistant = Assistant(
+            self.stages,
+            turn_settings(self.settings),
+            persona,
+            self._turn_ended,
+            on_state=self.on_state,
+            workers=self.workers,
+            on_frame=self.on_frame,
+        )
+        actions = self.stages.responder.actions
+        if actions is not None and not self.source.realtime:  # a file: reminders in audio time
+            actions.ringer.use_clock(audio_wall_clock(assistant.clock))
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
-            log.info(
-                "listening for %s (persona %s, %s)",
-                self.stages.wake.name,
-                persona().name,
-                self._backends(),
-            )
-            await assistant.listen(HeartbeatSource(self.source, self._frame_done))
+            async with ha_satellite(self.settings, assistant, [self.stages.wake.name]) as remote:
+                assistant.remote = remote
+                source = HeartbeatSource(self.source, lambda: self._frame_done(persona))
+                await assistant.listen(source)
         finally:
             await assistant.close()
 
@@ -257,14 +345,18 @@ class Daemon:
         d = self.settings.daemon
         asr = d.asr.funasr.model if d.asr.backend == "funasr" else d.asr.backend
         llm = d.llm.endpoint()
-        return (
-            f"asr {asr}, tts {d.tts.backend}, llm {llm.model if llm else 'none'}"
-            f"{', aec' if self.stages.echo else ''}"
-        )
+        chat = f"{d.llm.active} ({llm.model} at {public_url(llm.base_url)})" if llm else "none"
+        return f"asr {asr}, tts {d.tts.backend}, llm {chat}{', aec' if self.stages.echo else ''}"
 
-    def _frame_done(self) -> None:
-        if not self.notifier.is_ready:
-            self.notifier.ready("listening")  # models loaded, microphone delivering audio
+    def _frame_done(self, persona: PersonaHolder) -> None:
+        if not self.notifier.is_ready:  # models loaded, and the microphone delivers audio
+            self.notifier.ready("listening")
+            log.info(
+                "listening for %s (persona %s, %s)",
+                self.stages.wake.name,
+                persona().name,
+                self._backends(),
+            )
         self.notifier.audio_alive()
 
     def _turn_ended(self, turn: TurnRecord) -> None:
@@ -278,13 +370,26 @@ class Daemon:
         if self.on_turn_end is not None:
             self.on_turn_end(turn)
 
-    async def _close_devices(self) -> None:
+    async def _shutdown(self, watcher: asyncio.Task[None]) -> None:
+        """The one way out: tell systemd, stop watching, close MCP servers and devices, each
+        bounded so a stuck one cannot hold the exit (the listener's workers were closed by the
+        assistant; a model stuck in native code is left behind on its daemon thread)."""
+        self.notifier.stopping()
+        watcher.cancel()
+        tools = self.stages.responder.tools
+        if tools is not None:
+            try:
+                async with asyncio.timeout(self.shutdown_seconds / 2):
+                    await tools.aclose()
+            except Exception as exc:
+                log.warning("MCP servers did not close cleanly: %s", exc)
         try:
             async with asyncio.timeout(self.shutdown_seconds):
                 await self.source.close()
                 await self.stages.sink.close()
         except TimeoutError:
             log.error("audio devices did not close within %.0f s", self.shutdown_seconds)
+        self.workers.close()
 
     def _install_signals(self, main: asyncio.Task[Any], persona: PersonaHolder) -> None:
         loop = asyncio.get_running_loop()
@@ -293,9 +398,16 @@ class Daemon:
         def stop() -> None:
             nonlocal signals
             signals += 1
+            _STOP_SIGNALLED.set()
             if signals > 1:
-                log.warning("second signal: exiting now")
-                os._exit(1)  # the main thread, on purpose: the one place a hard exit belongs
+                forced_exit()
+            # The loop resets its handlers to the default (death by signal) when it closes,
+            # and a second signal may come during the rest of shutdown: from now on it is
+            # handled outside the loop, so it always takes the forced exit.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+                    signal.signal(sig, lambda *_: forced_exit())
             main.cancel()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -303,6 +415,20 @@ class Daemon:
                 loop.add_signal_handler(sig, stop)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, persona.reload)
+
+
+_STOP_SIGNALLED = threading.Event()
+
+
+def stop_signalled() -> bool:
+    """Whether SIGTERM/SIGINT asked this process to stop (the CLI then ends it at once)."""
+    return _STOP_SIGNALLED.is_set()
+
+
+def forced_exit() -> None:
+    """The documented answer to a second SIGTERM/SIGINT: exit 1 now, whatever still runs."""
+    log.warning("second signal: exiting now")
+    os._exit(1)  # the main thread, on purpose: the one place a hard exit belongs
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

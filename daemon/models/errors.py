@@ -24,3 +24,15 @@ class ModelUnusable(ModelMissing):
         self.args = (
             f"{what} at {path} cannot be used ({reason}); fetch it again with: {fetch_command}",
         )
+
+
+class ModelDamaged(ModelMissing):
+    """A model file is there but wrong: its hash differs from the pinned one, it does not load,
+    or it gives impossible answers on known audio. Exit 78 like a missing one; the fetch command
+    replaces it."""
+
+    def __init__(self, what: str, path: Path, reason: str, fetch_command: str) -> None:
+        Exception.__init__(
+            self, f"{what} at {path} is damaged ({reason}); fetch it again with: {fetch_command}"
+        )
+        self.path = path

@@ -19,8 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
+from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
 from daemon.models.errors import ModelMissing
+from daemon.models.verify import (
+    PACKAGED_FETCH,
+    check_scores,
+    checked_before,
+    mark_checked,
+    pinned_digest,
+    speech_clip,
+    verify_pinned,
+)
 from daemon.wake.base import WakeHit
 from daemon.wake.classifier import WakeClassifier, packaged_model
 from daemon.wake.features import FeatureModels, StreamingFeatures
@@ -36,6 +46,7 @@ PRETRAINED = {
 }
 FETCH_HINT = "voiced models fetch"
 WARM_UP_PREDICTIONS = 5  # openWakeWord reports 0 for the first frames after a reset
+FEATURE = "openWakeWord feature model"
 
 
 def use_litert_as_tflite_runtime() -> None:
@@ -71,13 +82,15 @@ def resolve_model(spec: str, models_dir: Path) -> Path:
     return path
 
 
-def shared_features(models_dir: Path) -> FeatureModels:
+def shared_features_paths(models_dir: Path) -> tuple[Path, Path]:
     """The feature models every wake model needs: ONNX ones if present, else the tflite ones."""
-    framework = (
-        "onnx" if (models_dir / "openwakeword" / "melspectrogram.onnx").is_file() else "tflite"
-    )
-    paths = feature_models(framework, models_dir)
-    return FeatureModels(Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"]))
+    onnx = (models_dir / "openwakeword" / "melspectrogram.onnx").is_file()
+    paths = feature_models("onnx" if onnx else "tflite", models_dir)
+    return Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"])
+
+
+def shared_features(models_dir: Path) -> FeatureModels:
+    return FeatureModels(*shared_features_paths(models_dir))
 
 
 def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
@@ -89,8 +102,15 @@ def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
     }
     for path in paths.values():
         if not path.is_file():
-            raise ModelMissing("openWakeWord feature model", path, FETCH_HINT)
+            raise ModelMissing(FEATURE, path, FETCH_HINT)
     return {key: str(path) for key, path in paths.items()}
+
+
+def _check_frames() -> list[np.ndarray]:
+    """Silence, then the built-in speech clip, in 80 ms frames."""
+    audio = np.concatenate([np.zeros(FRAME_SAMPLES * 2, np.int16), speech_clip()])
+    starts = range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    return [audio[i : i + FRAME_SAMPLES] for i in starts]
 
 
 class OpenWakeWord:
@@ -100,9 +120,20 @@ class OpenWakeWord:
 
     def __init__(self, settings: WakeSettings, models_dir: Path) -> None:
         paths = [resolve_model(spec, models_dir) for spec in wake_model_specs(settings.model)]
-        self._features = StreamingFeatures(shared_features(models_dir))
+        features = shared_features_paths(models_dir)
+        files = [*paths, *features]
+        checked = checked_before(files)
+        if not checked:  # a pinned file that changed is damaged, whatever it now holds
+            for path in paths:
+                verify_pinned(f"wake word model {path.stem}", path)
+            for path in features:
+                verify_pinned(FEATURE, path)
+        self._features = StreamingFeatures(FeatureModels(*features))
         self._classifiers = [WakeClassifier.load(path) for path in paths]
         self.name = "+".join(c.name for c in self._classifiers)
+        if not checked:
+            self._check_scores()
+            mark_checked(files)
         self._threshold = settings.threshold
         self._scored = 0
         for classifier in self._classifiers:
@@ -112,6 +143,16 @@ class OpenWakeWord:
                 classifier.path,
                 self._threshold,
             )
+
+    def _check_scores(self) -> None:
+        """ModelDamaged unless every model gives probabilities on known speech."""
+        frames = _check_frames()
+        for classifier in self._classifiers:
+            scores = [self.scores(frame).get(classifier.name, 0.0) for frame in frames]
+            self.reset()
+            path = classifier.path
+            fetch = PACKAGED_FETCH if pinned_digest(path) else f"replace {path}"
+            check_scores(f"wake word model {classifier.name}", path, scores, fetch)
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
         best = self.scores(samples)

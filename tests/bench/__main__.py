@@ -14,14 +14,17 @@ from pathlib import Path
 
 from tests.bench import (
     barge_in,
+    console_bench,
     endpointing,
     funasr_bench,
     latency,
     listen_cost,
     llm_overhead,
+    memory,
     serve_bench,
     tts_bench,
     wake_bench,
+    wyoming_bench,
 )
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
@@ -36,6 +39,9 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
     "wake": wake_bench.run,
+    "web-console": console_bench.run,
+    "wyoming": wyoming_bench.run,
+    "memory": memory.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 
