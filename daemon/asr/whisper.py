@@ -212,8 +212,8 @@ class WhisperDecoder:
             )[0]
             ids = [i for i in result.sequences_ids[0] if i < tokenizer.eot]
             text = tokenizer.decode(ids).strip()
-        tokens = max(len(ids), 1)
-        logprob = float(result.scores[0]) * (tokens + 1) / tokens if result.scores else 0.0
+        tokens = len(ids)  # scores are length-normalized: back to faster-whisper's average
+        logprob = float(result.scores[0]) * tokens / (tokens + 1) if result.scores else 0.0
         if (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB) or repetitive(text):
             return Decoded("", language)
         return Decoded(self._simplify(text) if language == "zh" else text, language)

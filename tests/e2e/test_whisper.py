@@ -101,8 +101,9 @@ def test_mandarin_in_a_real_voice_comes_back(zh: WhisperTranscriber) -> None:
 
 def test_the_boxs_own_mandarin_voice_is_the_pinyin_one(zh: WhisperTranscriber) -> None:
     """espeak-ng's Mandarin: Whisper base understands cmn-latn-pinyin poorly, plain `cmn` worse."""
-    pinyin = round_trip(zh, ZH_SENTENCES, lambda t: espeak_speech(t, "cmn-latn-pinyin", rate=130))
-    broken = [(t, transcribe(zh, padded(broken_cmn(t)))) for t in ZH_SENTENCES]
+    texts = ZH_SENTENCES[:4]
+    pinyin = round_trip(zh, texts, lambda t: espeak_speech(t, "cmn-latn-pinyin", rate=130))
+    broken = [(t, transcribe(zh, padded(broken_cmn(t)))) for t in texts]
     assert corpus_rate(pinyin) < corpus_rate(broken), (pinyin, broken)
     assert corpus_rate(pinyin) <= 0.95, pinyin
 
