@@ -32,6 +32,7 @@ import numpy as np
 
 from daemon.asr.base import Transcript, TranscriptionSession
 from daemon.audio.frames import SAMPLE_RATE
+from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
 from daemon.errors import ErrorCode, StageError
 from daemon.models.errors import ModelMissing, ModelUnusable
@@ -110,18 +111,6 @@ def prompt_for(language: str | None, names: list[str]) -> str:
     return f"{lead}。{ending}" if language == "zh" else f"{lead}. {ending}".strip()
 
 
-class Simplifier:
-    """Traditional -> simplified Chinese (OpenCC t2s); other text passes unchanged."""
-
-    def __init__(self) -> None:
-        import opencc
-
-        self._convert = opencc.OpenCC("t2s").convert
-
-    def __call__(self, text: str) -> str:
-        return str(self._convert(text))
-
-
 def repetitive(text: str) -> bool:
     """A decoding loop ("线线线线线线") rather than speech."""
     data = text.encode("utf-8")
@@ -172,7 +161,6 @@ class WhisperDecoder:
         self._tokenizer = lambda lang: Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=lang
         )
-        self._simplify = Simplifier()
 
     def _features(self, audio: np.ndarray) -> Any:
         import ctranslate2
@@ -216,7 +204,7 @@ class WhisperDecoder:
         logprob = float(result.scores[0]) * tokens / (tokens + 1) if result.scores else 0.0
         if (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB) or repetitive(text):
             return Decoded("", language)
-        return Decoded(self._simplify(text) if language == "zh" else text, language)
+        return Decoded(to_simplified(text) if language == "zh" else text, language)
 
 
 # --- pauses ------------------------------------------------------------------------------------
