@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
-import soxr
 
 from daemon.asr.base import Transcriber
 from daemon.asr.pocketsphinx import PocketsphinxTranscriber
@@ -38,6 +36,7 @@ from daemon.synth.gcin import mandarin_speech
 from tests.bench.funasr_bench import rss_mb
 from tests.fixtures.audio import AudioBuilder, white_noise
 from tests.fixtures.scoring import corpus_rate
+from tests.fixtures.voices import ALSA, alsa_recordings, padded, to_int16, transcribe
 
 ZH_REQUESTS = [
     "现在几点了",
@@ -84,17 +83,6 @@ EN_REQUESTS = (
     "stop",
 )
 EN_VOICES = (("en-us", None), ("en-gb", "f3"), ("en-us", "m3"), ("en", "klatt"))
-ALSA = Path("/usr/share/sounds/alsa")
-ALSA_CLIPS = {
-    "Front_Center": "front center",
-    "Front_Left": "front left",
-    "Front_Right": "front right",
-    "Rear_Center": "rear center",
-    "Rear_Left": "rear left",
-    "Rear_Right": "rear right",
-    "Side_Left": "side left",
-    "Side_Right": "side right",
-}
 SNRS = (20.0, 10.0, 5.0)
 LATENCY_SECONDS = (3.0, 8.0)
 ENDING_SILENCE = 0.6  # endpoint.silence_seconds: the pause that ends a turn
@@ -106,26 +94,8 @@ SHAPES = {  # label -> (settings, measure noise too); the product's default firs
 }
 
 
-def to_int16(audio: np.ndarray) -> np.ndarray:
-    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-
-
-def padded(speech: np.ndarray, lead: float = 0.3, tail: float = ENDING_SILENCE) -> np.ndarray:
-    quiet = np.zeros(int((lead + tail) * SAMPLE_RATE), dtype=np.float32)
-    cut = int(lead * SAMPLE_RATE)
-    return np.concatenate([quiet[:cut], speech, quiet[cut:]])
-
-
 def noisy(clean: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     return clean + white_noise(clean, snr_db, seed)
-
-
-def transcribe(transcriber: Transcriber, audio: np.ndarray) -> str:
-    session = transcriber.start()
-    samples = to_int16(audio)
-    for start in range(0, len(samples), FRAME_SAMPLES):
-        session.feed(samples[start : start + FRAME_SAMPLES])
-    return session.finish().text
 
 
 def error_rate(
@@ -149,15 +119,6 @@ def mandarin(transcriber: Transcriber, with_noise: bool) -> dict[str, Any]:
     return results
 
 
-def alsa_clips() -> list[tuple[str, np.ndarray]]:
-    clips = []
-    for name, text in ALSA_CLIPS.items():
-        samples, rate = sf.read(str(ALSA / f"{name}.wav"), dtype="float32", always_2d=True)
-        mono = soxr.resample(samples.mean(axis=1), rate, SAMPLE_RATE).astype(np.float32)
-        clips.append((text, padded(mono)))
-    return clips
-
-
 def english(transcriber: Transcriber) -> dict[str, Any]:
     voices = {
         f"{voice}{'+' + variant if variant else ''}": [
@@ -169,7 +130,8 @@ def english(transcriber: Transcriber) -> dict[str, Any]:
     everything = [pair for pairs in voices.values() for pair in pairs]
     results["all_espeak_voices"] = {"wer": error_rate(transcriber, everything, "word")["wer"]}
     if ALSA.is_dir():
-        results["alsa_recordings"] = error_rate(transcriber, alsa_clips(), "word")
+        clips = [(text, padded(audio)) for text, audio in alsa_recordings()]
+        results["alsa_recordings"] = error_rate(transcriber, clips, "word")
     return results
 
 

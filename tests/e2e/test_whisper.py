@@ -25,6 +25,7 @@ from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import mandarin_speech
 from tests.conftest import REPO, run_voiced
 from tests.fixtures.scoring import corpus_rate
+from tests.fixtures.voices import alsa_recordings, padded, to_int16, transcribe
 
 pytestmark = pytest.mark.slow
 RATE = 16000
@@ -43,17 +44,6 @@ EN_SENTENCES = [
     "set a timer for ten minutes",
     "tell me a joke",
 ]
-ALSA = Path("/usr/share/sounds/alsa")
-ALSA_CLIPS = {
-    "Front_Center": "front center",
-    "Front_Left": "front left",
-    "Front_Right": "front right",
-    "Rear_Center": "rear center",
-    "Rear_Left": "rear left",
-    "Rear_Right": "rear right",
-    "Side_Left": "side left",
-    "Side_Right": "side right",
-}
 
 
 @pytest.fixture(scope="session")
@@ -71,20 +61,6 @@ def zh(whisper_models: Path) -> WhisperTranscriber:
 @pytest.fixture(scope="module")
 def en(whisper_models: Path) -> WhisperTranscriber:
     return WhisperTranscriber(WhisperSettings(), whisper_models, ["Jarvis"], "en")
-
-
-def padded(speech: np.ndarray, lead: float = 0.3, tail: float = 0.7) -> np.ndarray:
-    """As the turn hands it over: pre-roll, the request, the silence that ended it (int16)."""
-    quiet = np.random.default_rng(0).normal(0, 0.001, int((lead + tail) * RATE)).astype(np.float32)
-    audio = np.concatenate([quiet[: int(lead * RATE)], speech, quiet[int(lead * RATE) :]])
-    return (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-
-
-def transcribe(transcriber: WhisperTranscriber, samples: np.ndarray) -> str:
-    session = transcriber.start()
-    for start in range(0, len(samples), 1280):  # 80 ms frames, as the microphone delivers
-        session.feed(samples[start : start + 1280])
-    return session.finish().text
 
 
 def round_trip(
@@ -124,16 +100,12 @@ def test_english_as_the_box_speaks_it_comes_back(en: WhisperTranscriber) -> None
 
 
 def test_real_english_recordings_come_back(en: WhisperTranscriber) -> None:
-    pairs = []
-    for name, text in ALSA_CLIPS.items():
-        samples, rate = sf.read(str(ALSA / f"{name}.wav"), dtype="float32", always_2d=True)
-        mono = soxr.resample(samples.mean(axis=1), rate, RATE).astype(np.float32)
-        pairs.append((text, transcribe(en, padded(mono))))
+    pairs = [(text, transcribe(en, padded(audio))) for text, audio in alsa_recordings()]
     assert corpus_rate(pairs, "word") <= 0.25, pairs
 
 
 def test_silence_and_room_noise_give_no_text(zh: WhisperTranscriber) -> None:
-    quiet = np.random.default_rng(1).normal(0, 30, 2 * RATE).astype(np.int16)
+    quiet = np.random.default_rng(1).normal(0, 30, 2 * RATE).astype(np.int16)  # int16: as fed
     assert transcribe(zh, quiet) == ""
     assert transcribe(zh, np.zeros(800, dtype=np.int16)) == ""  # too short to be a word
 
@@ -152,7 +124,7 @@ def test_fast_final_leaves_nothing_to_decode_after_a_pause(
     monkeypatch.setattr(WhisperDecoder, "decode", counted)
     finishing = False
     session = zh.start()
-    samples = padded(mandarin_speech("现在几点了"), tail=0.6)
+    samples = to_int16(padded(mandarin_speech("现在几点了"), tail=0.6))
     for start in range(0, len(samples), 1280):
         session.feed(samples[start : start + 1280])
     finishing = True
@@ -165,7 +137,7 @@ def test_voiced_transcribe_with_the_zero_download_zh_profile(
     whisper_models: Path, tmp_path: Path
 ) -> None:
     wav = tmp_path / "request.wav"
-    sf.write(str(wav), padded(mandarin_speech("现在几点了")), RATE, subtype="PCM_16")
+    sf.write(str(wav), to_int16(padded(mandarin_speech("现在几点了"))), RATE, subtype="PCM_16")
     run = run_voiced(
         "transcribe",
         "--config",
