@@ -1,5 +1,5 @@
 """`voiced` command line: run | check | devices | models fetch | voice sample | say | transcribe
-| stats. Wiring only."""
+| stats | serve | wyoming. Wiring only."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from daemon.service import Daemon, build_stages
 
     settings = load(args)
+    refuse_unwired_satellite(settings)
     setup_logging(args.log_level or settings.daemon.log_level)
     notifier = Notifier()
     notifier.status("loading models")
@@ -105,6 +106,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = asyncio.run(daemon.run())
     exit_now_if_threads_are_stuck(code)
     return code
+
+
+def refuse_unwired_satellite(settings: Settings) -> None:
+    """mode ha-satellite has its protocol side (daemon/wyoming/satellite.py) but is not yet
+    wired into the turn machine: say so instead of silently running standalone."""
+    if settings.daemon.mode == "ha-satellite":
+        raise ConfigError(
+            str(settings.config_path),
+            "mode",
+            "ha-satellite is not wired into `voiced run` yet; use standalone",
+        )
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
@@ -305,9 +317,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def turn_log_path(settings: Settings) -> Path:
     if settings.daemon.turn_log:
         return (settings.config_path.parent / settings.daemon.turn_log).expanduser()
-    state = os.environ.get("STATE_DIRECTORY") or os.environ.get("XDG_STATE_HOME")
-    root = Path(state.split(":")[0]) if state else Path.home() / ".local" / "state"
-    return root / ("" if os.environ.get("STATE_DIRECTORY") else "voiced") / "turns.jsonl"
+    from daemon.intents.store import state_dir
+
+    return state_dir() / "turns.jsonl"
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -359,6 +371,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or serve.host, serve.port if args.port is None else args.port
     log.info("serving on http://%s:%s/v1", host, port)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    return EXIT_OK
+
+
+def cmd_wyoming(args: argparse.Namespace) -> int:
+    """The configured ASR, TTS and wake word as Wyoming services for Home Assistant."""
+    from daemon.wyoming.engines import load_engines
+    from daemon.wyoming.server import serve_until_stopped
+
+    settings = load(args)
+    setup_logging(args.log_level or settings.daemon.log_level)
+    wyoming = settings.daemon.wyoming
+    update = {
+        "host": args.host or wyoming.host,
+        "port": wyoming.port if args.port is None else args.port,
+    }
+    wyoming = wyoming.model_copy(update=update)
+    engines = load_engines(settings, list(wyoming.services))
+    asyncio.run(serve_until_stopped(engines, wyoming))
+    exit_now_if_threads_are_stuck(EXIT_OK)
     return EXIT_OK
 
 
@@ -447,6 +478,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: serve.port)")
     serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.set_defaults(func=cmd_serve)
+
+    wy = with_config(
+        sub.add_parser("wyoming", help="serve ASR, TTS and wake word to Home Assistant")
+    )
+    wy.add_argument("--host", help="address to listen on (default: wyoming.host, 127.0.0.1)")
+    wy.add_argument("--port", type=int, help="port to listen on (default: wyoming.port, 10300)")
+    wy.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    wy.set_defaults(func=cmd_wyoming)
     return p
 
 

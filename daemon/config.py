@@ -9,6 +9,7 @@ turns it into exit code 78 so systemd does not restart a daemon that can never s
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -20,6 +21,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from daemon.errors import ConfigError
@@ -395,6 +397,127 @@ class ServeSettings(Section):
         return frozenset(k for k in keys if k)
 
 
+class TimerSettings(Section):
+    """Timers and alarms (daemon.intents): how they ring and where they are kept."""
+
+    max_ringing_seconds: PositiveSeconds = Field(
+        60.0, description="A ring nobody stops ends by itself after this long (logged)."
+    )
+    grace_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="One that came due while the daemon was down is announced after start-up if "
+        "it is at most this late; older ones are only logged.",
+    )
+    repeat_gap_seconds: PositiveSeconds = Field(
+        2.0, description="Silence between two rounds of the ring earcon and the label."
+    )
+    state_file: str | None = Field(
+        None,
+        description="SQLite file for timers, alarms and the volume; None = $STATE_DIRECTORY or "
+        "~/.local/state/voiced/reminders.sqlite3.",
+    )
+
+
+class VolumeSettings(Section):
+    default: int = Field(
+        7, ge=0, le=10, description="Level until a person changes it (7 = as synthesized)."
+    )
+
+
+class McpServerSettings(Section):
+    """One MCP server whose tools the LLM may call: a stdio command or a streamable HTTP URL."""
+
+    command: list[str] | None = Field(None, description="Program and arguments (stdio).")
+    url: str | None = Field(None, description="Streamable HTTP endpoint, e.g. http://ha:8123/mcp")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variables for a stdio server: NAME -> the name of a variable of ours whose "
+        "value it gets (keys stay in the environment, never in this file).",
+    )
+    headers_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="HTTP headers: header -> environment variable holding its value; "
+        "Authorization gets 'Bearer ' prepended when the value has no scheme.",
+    )
+    allow: list[str] | None = Field(
+        None, description="Tool names offered to the LLM; None = all the server lists."
+    )
+    timeout_seconds: PositiveSeconds = Field(5.0, description="Deadline for one tool call.")
+    list_timeout_seconds: PositiveSeconds = Field(
+        10.0, description="Deadline for listing its tools (includes starting a stdio server)."
+    )
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.url is None) == (self.command is None):
+            raise ValueError("give exactly one of command (stdio) and url (streamable HTTP)")
+        return self
+
+
+class ToolSettings(Section):
+    """Actions offered to the LLM as OpenAI-style tools (when an LLM is configured)."""
+
+    enabled: bool = Field(True, description="Offer timers, alarms and volume as tools.")
+    max_rounds: int = Field(3, ge=1, le=8, description="Tool round trips in one reply.")
+    call_timeout_seconds: PositiveSeconds = Field(5.0, description="Deadline for a local tool.")
+    mcp_servers: dict[str, McpServerSettings] = Field(
+        default_factory=dict, description="MCP servers by name (their tools: name__tool)."
+    )
+
+
+class WyomingSettings(Section):
+    """`voiced wyoming`: this box's ASR, TTS and wake word as Wyoming services (Home Assistant).
+
+    Wyoming has no authentication and no encryption: anyone who can reach the port can use the
+    models. Keep host 127.0.0.1 unless the network is trusted.
+    """
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 = the whole LAN).")
+    port: int = Field(10300, ge=0, le=65535, description="One port for every service (0 = any).")
+    services: list[Literal["asr", "tts", "wake"]] = Field(
+        ["asr", "tts", "wake"],
+        description="Which of the configured stages to serve.",
+    )
+    zeroconf: bool = Field(
+        False, description="Announce the service over mDNS so Home Assistant discovers it."
+    )
+    name: str = Field("voiced", description="Name shown in Home Assistant and in mDNS.")
+    max_connections: int = Field(32, ge=1, le=1024, description="Open connections at most.")
+    queue: int = Field(
+        4, ge=0, le=256, description="Requests waiting per model beyond the one running; 'busy'."
+    )
+    wake_streams: int = Field(
+        2, ge=1, le=16, description="Wake word streams at once (one detector each)."
+    )
+    max_audio_seconds: PositiveSeconds = Field(30.0, description="Longest audio one request sends.")
+    max_text_chars: int = Field(2000, gt=0, description="Most text one synthesis request sends.")
+    max_event_bytes: int = Field(
+        1_000_000, ge=4096, description="Largest event (header, data and payload) accepted."
+    )
+    idle_seconds: PositiveSeconds = Field(
+        60.0, description="A connection that sends nothing this long is closed."
+    )
+    pace_seconds: PositiveSeconds = Field(
+        3.0,
+        description="A stream holding a model may fall this far behind real time before it is "
+        "dropped, so a slow client cannot keep the model from others.",
+    )
+
+
+class SatelliteSettings(Section):
+    """mode ha-satellite: Home Assistant runs the pipeline; the box wakes, listens and plays."""
+
+    host: str = Field("127.0.0.1", description="Address Home Assistant connects to.")
+    port: int = Field(10700, ge=0, le=65535, description="Port (Home Assistant's default 10700).")
+    name: str = Field("voiced", description="Satellite name shown in Home Assistant.")
+    area: str | None = Field(None, description="Home Assistant area the box is in.")
+    zeroconf: bool = Field(False, description="Announce the satellite over mDNS.")
+    max_stream_seconds: PositiveSeconds = Field(
+        15.0, description="Longest microphone stream for one request."
+    )
+
+
 class DaemonSettings(Section):
     persona: str = Field(
         "persona.yaml", description="Persona file, relative to this file's folder."
@@ -418,6 +541,59 @@ class DaemonSettings(Section):
     tts: TtsSettings = TtsSettings()
     conversation: ConversationSettings = ConversationSettings()
     serve: ServeSettings | None = Field(None, description="`voiced serve` (a GPU server).")
+    timers: TimerSettings = TimerSettings()
+    volume: VolumeSettings = VolumeSettings()
+    tools: ToolSettings = ToolSettings()
+    mode: Literal["standalone", "ha-satellite"] = Field(
+        "standalone",
+        description="standalone: the box answers by itself; ha-satellite: Home Assistant's "
+        "Assist pipeline answers (satellite section).",
+    )
+    wyoming: WyomingSettings = WyomingSettings()
+    satellite: SatelliteSettings = SatelliteSettings()
+
+
+TTS_FALLBACK_SHARE = 0.25  # of the TTS deadline kept for the fallback voice
+ERROR_SPEECH_FACTOR = 2.0  # an error message may take this many TTS deadlines before a beep
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Every wall-clock deadline of a turn, derived from voiced.yaml in one place.
+
+    `tts_primary` is shorter than `tts_chunk` on purpose: the fallback wrapper gives up on the
+    main voice a quarter earlier, so espeak-ng (tens of milliseconds a sentence) still speaks
+    inside the turn's own deadline instead of the turn timing out first and only beeping.
+    """
+
+    asr: float = 10.0  # endpoint -> final transcript
+    tts_chunk: float = 10.0  # per synthesized chunk
+    reply: float = 120.0  # request -> last sample played
+    llm_first_token: float = 8.0
+    llm_total: float = 30.0
+
+    @property
+    def tts_primary(self) -> float:
+        return tts_primary_deadline(self.tts_chunk)
+
+    @property
+    def error_speech(self) -> float:
+        return self.tts_chunk * ERROR_SPEECH_FACTOR
+
+    @classmethod
+    def from_settings(cls, d: DaemonSettings) -> Deadlines:
+        return cls(
+            asr=d.asr.timeout_seconds,
+            tts_chunk=d.tts.timeout_seconds,
+            reply=d.tts.max_reply_seconds,
+            llm_first_token=d.llm.timeouts.first_token_seconds,
+            llm_total=d.llm.timeouts.total_seconds,
+        )
+
+
+def tts_primary_deadline(tts_chunk: float) -> float:
+    """How long the TTS fallback wrapper waits for each chunk of the main voice."""
+    return tts_chunk * (1 - TTS_FALLBACK_SHARE)
 
 
 # --- persona.yaml ------------------------------------------------------------------------------

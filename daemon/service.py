@@ -21,15 +21,26 @@ from daemon.asr import make_transcriber
 from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
+from daemon.audio.gain import GainSink
 from daemon.audio.resilient import Backoff
-from daemon.config import ConversationSettings, Persona, Settings, WakeSettings, load_persona
+from daemon.config import (
+    ConversationSettings,
+    Deadlines,
+    Persona,
+    Settings,
+    WakeSettings,
+    load_persona,
+)
 from daemon.errors import ConfigError
+from daemon.intents.build import make_actions
+from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
-from daemon.llm.responder import Responder
-from daemon.turn.record import TurnLog, TurnRecord
+from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
+from daemon.tools.build import make_toolbox
 from daemon.tts import make_synthesizer
 from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate
@@ -96,12 +107,10 @@ def turn_settings(settings: Settings) -> TurnSettings:
     follow_up = settings.persona.follow_up_seconds
     return TurnSettings(
         endpoint=d.endpoint,
+        deadlines=Deadlines.from_settings(d),
         vad_threshold=d.vad.threshold,
         preroll_seconds=d.audio.preroll_seconds,
         refractory_seconds=d.wake.refractory_seconds,
-        asr_timeout=d.asr.timeout_seconds,
-        tts_timeout=d.tts.timeout_seconds,
-        reply_timeout=d.tts.max_reply_seconds,
         follow_up_seconds=conversation.follow_up_seconds if follow_up is None else follow_up,
         echo_tail_seconds=conversation.echo_tail_seconds,
         barge_in=conversation.barge_in,
@@ -139,6 +148,16 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
     guard = make_guard(d.conversation, wake, models, echo is not None)
     detector = make_wake_detector(wake, models)
+    language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)
+    actions = make_actions(d.timers, d.volume, settings.config_path.parent, wall_clock, language)
+    responder = Responder(
+        make_chat_model(d.llm),
+        d.llm.timeouts,
+        settings.persona,
+        actions=actions,
+        tools=make_toolbox(d.tools, actions, language),
+        tool_rounds=d.tools.max_rounds,
+    )
     return Stages(
         echo=echo,
         guard=guard,
@@ -151,9 +170,9 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
             [settings.persona.name, *settings.persona.hotwords],
             settings.persona.language,
         ),
-        responder=Responder(make_chat_model(d.llm), d.llm.timeouts, settings.persona),
+        responder=responder,
         tts=make_synthesizer(d.tts, models),
-        sink=sink,
+        sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
 
 
@@ -182,6 +201,7 @@ async def supervise(
             while failures and now - failures[0] > window_seconds:
                 failures.popleft()
             if len(failures) >= max_failures:
+                log.error("%s died", name, exc_info=exc)
                 raise GaveUp(f"{name} failed {len(failures)} times; giving up") from exc
             wait = backoff.next_wait()
             log.exception("%s died; restarting in %.1f s", name, wait)
@@ -190,11 +210,11 @@ async def supervise(
 
 def status_after(turn: TurnRecord) -> str | None:
     """What STATUS= should say after a turn, if the turn changes it."""
-    if turn.outcome in ("llm-unreachable", "llm-timeout"):
+    if turn.outcome in (Outcome.LLM_UNREACHABLE, Outcome.LLM_TIMEOUT):
         return "LLM unreachable"
-    if turn.outcome in ("llm-unauthorized", "llm-rejected"):
+    if turn.outcome in (Outcome.LLM_UNAUTHORIZED, Outcome.LLM_REJECTED):
         return "LLM refuses requests (check the endpoint and key)"
-    if turn.outcome == "ok" and turn.reply_source.startswith("llm:"):
+    if turn.outcome is Outcome.OK and turn.reply_source.startswith(f"{Source.LLM}:"):
         return "listening"
     return None
 
@@ -234,12 +254,13 @@ class Daemon:
             log.info("stopping")
             return 0
         finally:
-            watcher.cancel()
-            self.notifier.stopping()
-            await self._close_devices()
+            await self._shutdown(watcher)
 
     async def _listen(self, persona: PersonaHolder) -> None:
         assistant = Assistant(self.stages, turn_settings(self.settings), persona, self._turn_ended)
+        actions = self.stages.responder.actions
+        if actions is not None and not self.source.realtime:  # a file: reminders in audio time
+            actions.ringer.use_clock(audio_wall_clock(assistant.clock))
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
@@ -278,7 +299,19 @@ class Daemon:
         if self.on_turn_end is not None:
             self.on_turn_end(turn)
 
-    async def _close_devices(self) -> None:
+    async def _shutdown(self, watcher: asyncio.Task[None]) -> None:
+        """The one way out: tell systemd, stop watching, close MCP servers and devices, each
+        bounded so a stuck one cannot hold the exit (the listener's workers were closed by the
+        assistant; a model stuck in native code is left behind on its daemon thread)."""
+        self.notifier.stopping()
+        watcher.cancel()
+        tools = self.stages.responder.tools
+        if tools is not None:
+            try:
+                async with asyncio.timeout(self.shutdown_seconds / 2):
+                    await tools.aclose()
+            except Exception as exc:
+                log.warning("MCP servers did not close cleanly: %s", exc)
         try:
             async with asyncio.timeout(self.shutdown_seconds):
                 await self.source.close()

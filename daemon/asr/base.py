@@ -7,7 +7,7 @@ endpointer fires; offline backends buffer in `feed` and decode in `finish`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,6 +24,14 @@ class TranscriptionSession(Protocol):
         ...
 
     def finish(self) -> Transcript: ...
+
+
+@runtime_checkable
+class StreamingSession(Protocol):
+    """A session that decodes as audio arrives and can say what it has heard so far."""
+
+    @property
+    def partial(self) -> str: ...
 
 
 class Transcriber(Protocol):

@@ -11,8 +11,10 @@ gives the same result on any machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,6 +31,22 @@ class AudioClock:
         self._order = itertools.count()
         self.demand = asyncio.Event()  # set whenever someone starts waiting for audio time
         self._free = False
+        self._working = 0
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Marks work that takes wall time (ASR, LLM, TTS). From a file, audio time must not
+        pass while it runs, or how far the file got would depend on the machine's speed."""
+        self._working += 1
+        try:
+            yield
+        finally:
+            self._working -= 1
+            self.demand.set()
+
+    @property
+    def held(self) -> bool:
+        return self._working > 0
 
     def advance_to(self, when: float) -> None:
         self.now = max(self.now, when)
@@ -87,6 +105,40 @@ class ClockedSink:
 
     async def drain(self) -> None:
         await self.clock.wait_until(self.cursor)
+        await self.inner.drain()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class SlicedSink:
+    """Plays each chunk in 40 ms slices, so a cancelled play() stops within one slice; the
+    cut ends on a short fade (played in the background: nobody waits for it), not a click."""
+
+    def __init__(self, inner: AudioSink) -> None:
+        self.inner = inner
+        self._fades: set[asyncio.Task[None]] = set()
+
+    async def play(self, chunk: AudioChunk) -> None:
+        pieces = slices(chunk)
+        for i, piece in enumerate(pieces):
+            try:
+                await self.inner.play(piece)
+            except asyncio.CancelledError:
+                if i + 1 < len(pieces):
+                    self._fade(pieces[i + 1])
+                raise
+
+    def _fade(self, piece: AudioChunk) -> None:
+        task = asyncio.create_task(self._play_quietly(fade_out(piece)))
+        self._fades.add(task)
+        task.add_done_callback(self._fades.discard)
+
+    async def _play_quietly(self, chunk: AudioChunk) -> None:
+        with contextlib.suppress(Exception):
+            await self.inner.play(chunk)
+
+    async def drain(self) -> None:
         await self.inner.drain()
 
     async def close(self) -> None:

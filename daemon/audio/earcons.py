@@ -36,3 +36,9 @@ def end_earcon() -> AudioChunk:
 def error_earcon() -> AudioChunk:
     """Two falling tones: unmistakably 'that did not work', in any language."""
     return AudioChunk(np.concatenate([_tone(660, 0.15), _gap(0.05), _tone(440, 0.25)]), RATE)
+
+
+def ring_earcon() -> AudioChunk:
+    """Three pairs of quick high beeps: a timer or alarm is ringing (repeated with its label)."""
+    pair = [_tone(988, 0.09, 0.3), _gap(0.05), _tone(988, 0.09, 0.3), _gap(0.25)]
+    return AudioChunk(np.concatenate(pair * 3), RATE)

@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ from daemon.audio.frames import (
 )
 from daemon.errors import ErrorCode, StageError
 from daemon.host.native import native_stderr_silenced, quiet_alsa
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -219,12 +219,11 @@ def _pick_format(
     raise AudioDeviceError(device.name, f"accepts none of {list(rates)} Hz as mono or stereo int16")
 
 
-async def _close_in(executor: ThreadPoolExecutor, teardown: Callable[[], None], name: str) -> None:
-    """Run `teardown` on the executor (after whatever is queued there), bounded, then stop it."""
-    loop = asyncio.get_running_loop()
+async def _close_in(worker: Worker, teardown: Callable[[], None], name: str) -> None:
+    """Run `teardown` on the worker (after whatever is queued there), bounded, then stop it."""
     finished = False
     try:
-        await asyncio.wait_for(loop.run_in_executor(executor, teardown), _CLOSE_TIMEOUT)
+        await asyncio.wait_for(worker.run(teardown), _CLOSE_TIMEOUT)
         finished = True
     except TimeoutError:
         log.warning(
@@ -235,7 +234,7 @@ async def _close_in(executor: ThreadPoolExecutor, teardown: Callable[[], None], 
         finished = True
     # The worker is idle once teardown finished, so joining it is immediate; a worker stuck
     # inside PortAudio is left behind rather than hanging the daemon's shutdown.
-    executor.shutdown(wait=finished)
+    worker.close(timeout=1.0 if finished else 0.0)
 
 
 def _ignore_outcome(future: asyncio.Future[Any]) -> None:
@@ -266,7 +265,7 @@ class PyAudioSource:
         self._block_seconds = block_seconds
         self._stall_seconds = stall_seconds
         self._blocks: deque[bytes] = deque(maxlen=max(1, round(queue_seconds / block_seconds)))
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyaudio-source")
+        self._worker = Worker("pyaudio-source", max_queue=16)
         self._pa: pyaudio.PyAudio | None = None
         self._stream: pyaudio.Stream | None = None
         self._started = False
@@ -349,9 +348,8 @@ class PyAudioSource:
         self._started = True
         if self._closed:
             return
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._open)
+            await self._worker.run(self._open)
             if self._closed:  # close() was called while opening; its teardown is queued
                 return
             stream = self._stream
@@ -407,7 +405,7 @@ class PyAudioSource:
     async def _release(self) -> None:
         """Free the device after a failure, so it is not held until close()."""
         if not self._closed:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._teardown)
+            await self._worker.run(self._teardown)
 
     async def close(self) -> None:
         """Stop and close the stream and terminate PortAudio; idempotent, safe from any state.
@@ -417,7 +415,7 @@ class PyAudioSource:
         if self._close_task is None:
             self._closed = True
             self._close_task = asyncio.ensure_future(
-                _close_in(self._executor, self._teardown, self.device_name)
+                _close_in(self._worker, self._teardown, self.device_name)
             )
         await asyncio.shield(self._close_task)
 
@@ -432,7 +430,7 @@ class PyAudioSink:
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None) -> None:
         self._spec = device
         self._requested_rate = sample_rate
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyaudio-sink")
+        self._worker = Worker("pyaudio-sink", max_queue=64)
         self._pa: pyaudio.PyAudio | None = None
         self._stream: pyaudio.Stream | None = None
         self._closed = False
@@ -519,16 +517,17 @@ class PyAudioSink:
         samples = np.asarray(chunk.samples, dtype=np.float32).reshape(-1)
         if samples.size == 0:
             return
-        loop = asyncio.get_running_loop()
         if self._stream is None:
-            await loop.run_in_executor(self._executor, self._open)
+            await self._worker.run(self._open)
         if self._closed:
             raise AudioDeviceError(self.device_name, "sink is closed")
         now = time.monotonic()
         self._expected_end = max(self._expected_end, now) + chunk.duration
         abort = threading.Event()
         self._aborts.add(abort)
-        write = loop.run_in_executor(self._executor, self._write, samples, chunk.sample_rate, abort)
+        write = asyncio.wrap_future(
+            self._worker.submit(self._write, samples, chunk.sample_rate, abort, block=False)
+        )
         # If we stop waiting (timeout, cancel), the write's own outcome is nobody's business.
         write.add_done_callback(_ignore_outcome)
         try:
@@ -554,19 +553,18 @@ class PyAudioSink:
         """
         if self._stream is None or self._closed:
             return
-        loop = asyncio.get_running_loop()
         now = time.monotonic()
         deadline = now + max(0.0, self._expected_end - now) + 1.0
         try:  # writes still queued (a cancelled play's slice) come first
             await asyncio.wait_for(
-                loop.run_in_executor(self._executor, lambda: None), deadline - now
+                self._worker.run(lambda: None), deadline - now
             )
         except TimeoutError:
             log.warning(
                 "output %s: playback did not finish in time; abandoning the wait", self.device_name
             )
             return
-        except RuntimeError:  # executor shut down: close() raced us
+        except RuntimeError:  # worker closed (WorkerClosed): close() raced us
             return
         target = min(self._expected_end + self._latency, deadline)
         await asyncio.sleep(max(0.0, target - time.monotonic()))
@@ -578,6 +576,6 @@ class PyAudioSink:
             for abort in self._aborts:
                 abort.set()
             self._close_task = asyncio.ensure_future(
-                _close_in(self._executor, self._teardown, self.device_name)
+                _close_in(self._worker, self._teardown, self.device_name)
             )
         await asyncio.shield(self._close_task)

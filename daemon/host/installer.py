@@ -19,6 +19,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,16 @@ def place_unit(lay: Layout, full: bool, dry_run: bool) -> Path:
     return lay.unit
 
 
+SOURCE_IGNORED = (".git", ".venv", "out", "build", "*.egg-info", "__pycache__", ".*_cache", "tests")
+
+
+def copy_sources(into: Path) -> Path:
+    """The package's sources, copied: pip builds in the source tree, and its build/ and
+    *.egg-info must not be left in the person's checkout."""
+    shutil.copytree(REPO, into, ignore=shutil.ignore_patterns(*SOURCE_IGNORED))
+    return into
+
+
 def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
     python = lay.venv / "bin" / "python"
     if not python.exists():
@@ -117,7 +128,9 @@ def make_venv(lay: Layout, extras: str, dry_run: bool) -> None:
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
     if extras:
         run([*pip, f"torch=={os.environ.get('VOICED_TORCH_VERSION', '2.13.0')}"], dry_run)
-    run([*pip, f"{REPO}{extras}"], dry_run)
+    with tempfile.TemporaryDirectory(prefix="voiced-src-") as tmp:
+        source = REPO if dry_run else copy_sources(Path(tmp) / "voiced")
+        run([*pip, f"{source}{extras}"], dry_run)
     if extras:
         run([str(python), "-m", "daemon.host.torchaudio_repair"], dry_run)
 

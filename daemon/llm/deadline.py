@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar, cast
 
 from daemon.errors import ErrorCode, StageError
 
 _END = object()
+T = TypeVar("T")
 
 
 async def _pump(
-    tokens: AsyncIterator[str], queue: asyncio.Queue[object], first_token: float, total: float
+    tokens: AsyncIterator[T], queue: asyncio.Queue[object], first_token: float, total: float
 ) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -41,16 +43,19 @@ async def _pump(
 
 
 async def with_deadlines(
-    tokens: AsyncIterator[str], first_token: float, total: float
-) -> AsyncIterator[str]:
-    """`tokens`, but raising StageError(llm-timeout) when a deadline passes."""
+    tokens: AsyncIterator[T], first_token: float, total: float
+) -> AsyncIterator[T]:
+    """`tokens`, but raising StageError(llm-timeout) when a deadline passes.
+
+    Any item counts as the first token (text, or a tool call from daemon.llm.toolcalls).
+    """
     queue: asyncio.Queue[object] = asyncio.Queue()
     pump = asyncio.create_task(_pump(tokens, queue, first_token, total))
     try:
         while (item := await queue.get()) is not _END:
             if isinstance(item, BaseException):
                 raise item
-            yield str(item)
+            yield cast(T, item)
     finally:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):

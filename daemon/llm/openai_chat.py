@@ -13,7 +13,7 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import openai
@@ -21,6 +21,7 @@ import openai
 from daemon.config import LlmEndpoint, LlmTimeouts
 from daemon.errors import ErrorCode, StageError
 from daemon.llm.base import Message
+from daemon.llm.toolcalls import ToolCall, ToolCallJoiner
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +91,32 @@ class OpenAIChat:
     async def stream(
         self, messages: list[Message], *, temperature: float, max_tokens: int
     ) -> AsyncIterator[str]:
+        events = self.stream_events(messages, temperature=temperature, max_tokens=max_tokens)
+        async for event in events:
+            if isinstance(event, str):
+                yield event
+
+    async def stream_events(
+        self,
+        messages: Sequence[Any],
+        *,
+        temperature: float,
+        max_tokens: int,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[str | list[ToolCall]]:
+        """Text as it comes, then (if the model called tools) the whole calls, joined.
+
+        An empty list comes first when tool calls begin, so a model that answers with a long
+        tool call meets the first-token deadline as one that answers in words.
+        """
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._timeouts.first_token_seconds
         produced = False
         for attempt in (1, 2):
             try:
-                async for text in self._attempt(messages, temperature, max_tokens):
+                async for event in self._attempt(messages, temperature, max_tokens, tools):
                     produced = True
-                    yield text
+                    yield event
                 return
             except Exception as exc:
                 wait = retry_after(exc) or DEFAULT_RETRY_DELAY
@@ -109,15 +128,33 @@ class OpenAIChat:
                 await asyncio.sleep(wait)
 
     async def _attempt(
-        self, messages: list[Message], temperature: float, max_tokens: int
-    ) -> AsyncIterator[str]:
+        self,
+        messages: Sequence[Any],
+        temperature: float,
+        max_tokens: int,
+        tools: list[dict[str, Any]] | None,
+    ) -> AsyncIterator[str | list[ToolCall]]:
+        offered: dict[str, Any] = {"tools": tools} if tools else {}
         response = await self._client.chat.completions.create(
             model=self._model,
             messages=messages,
             temperature=temperature,
             max_tokens=max_tokens,
             stream=True,
+            **offered,
         )
+        joiner, calling = ToolCallJoiner(), False
         async for chunk in response:
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
+            if not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            if delta.content:
+                yield delta.content
+            for fragment in delta.tool_calls or ():
+                if not calling:
+                    calling = True
+                    yield []
+                joiner.add(fragment)
+        calls = joiner.calls()
+        if calls:
+            yield calls

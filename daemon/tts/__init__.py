@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from daemon.config import TtsSettings
+from daemon.config import TtsSettings, tts_primary_deadline
 from daemon.errors import ConfigError, ErrorCode
 from daemon.models.errors import ModelMissing
 from daemon.tts.base import Synthesizer
@@ -13,17 +13,7 @@ from daemon.tts.base import Synthesizer
 __all__ = ["Synthesizer", "make_synthesizer", "primary_deadline"]
 
 log = logging.getLogger(__name__)
-FALLBACK_SHARE = 0.25  # of tts.timeout_seconds kept for the fallback voice
-
-
-def primary_deadline(timeout: float) -> float:
-    """How long the fallback wrapper waits for each chunk of the main voice.
-
-    The turn gives each chunk tts.timeout_seconds; the wrapper gives up on the main voice a
-    quarter earlier, so espeak-ng (tens of milliseconds a sentence) still speaks inside the
-    turn's own deadline instead of the turn timing out first and only beeping.
-    """
-    return timeout * (1 - FALLBACK_SHARE)
+primary_deadline = tts_primary_deadline  # see daemon.config.Deadlines
 
 
 def make_synthesizer(settings: TtsSettings, models_dir: Path) -> Synthesizer:

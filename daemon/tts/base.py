@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from daemon.audio.frames import AudioChunk
 from daemon.config import Persona
@@ -21,3 +21,10 @@ class Synthesizer(Protocol):
         Blocking; called from the TTS worker thread. Failures raise StageError (tts-*).
         """
         ...
+
+
+@runtime_checkable
+class Cancellable(Protocol):
+    """A backend that can stop mid-sentence: `cancel()` from any thread frees its worker."""
+
+    def cancel(self) -> None: ...

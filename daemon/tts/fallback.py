@@ -14,6 +14,7 @@ too, StageError(TTS_FAILED) reaches the turn, which plays its earcon.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import queue
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from daemon.audio.frames import AudioChunk
 from daemon.config import Persona
 from daemon.errors import ErrorCode, StageError
-from daemon.tts.base import Synthesizer
+from daemon.tts.base import Cancellable, Synthesizer
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 QUEUE_CHUNKS = 8  # chunks the primary may run ahead of playback
@@ -51,8 +53,6 @@ class _Job:
         self.cancelled = threading.Event()
         self.finished = False  # the primary is done with this sentence (worker side)
         self.completed = False  # every chunk of it was taken (consumer side)
-        # A daemon thread: a primary stuck in native code must not keep the process from exiting.
-        self.thread = threading.Thread(target=self.run, name="voiced-tts-primary", daemon=True)
 
     def run(self) -> None:
         try:
@@ -102,9 +102,8 @@ class _Job:
         self.cancelled.set()
         with contextlib.suppress(queue.Full):  # wakes a consumer waiting for the next chunk
             self.items.put_nowait(_CANCELLED)
-        stop = getattr(self.primary, "cancel", None)
-        if not self.finished and callable(stop):
-            stop()
+        if not self.finished and isinstance(self.primary, Cancellable):
+            self.primary.cancel()
 
 
 class FallbackSynthesizer:
@@ -123,6 +122,9 @@ class FallbackSynthesizer:
         self.name = f"{primary.name if primary else 'none'}|{fallback.name}"
         self.unavailable = unavailable if primary is None else None  # for `voiced check`
         self._job: _Job | None = None  # the primary's latest sentence
+        self._running: concurrent.futures.Future[None] | None = None  # ... on the worker
+        # A daemon thread: a primary stuck in native code must not keep the process from exiting.
+        self._worker = Worker("voiced-tts-primary", max_queue=1) if primary else None
         self._failing: StageError | None = None
         self._fallback_sentences = 0
         if primary is None:
@@ -137,7 +139,7 @@ class FallbackSynthesizer:
     @property
     def busy(self) -> bool:
         """A timed-out primary call is still running on the worker."""
-        return self._job is not None and self._job.thread.is_alive()
+        return self._running is not None and not self._running.done()
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
         if self.primary is None:
@@ -147,8 +149,9 @@ class FallbackSynthesizer:
             log.debug("TTS %s still busy with an abandoned sentence", self.primary.name)
             yield from self._speak_fallback(text, persona, None)
             return
+        assert self._worker is not None
         job = self._job = _Job(self.primary, text, persona)
-        job.thread.start()
+        self._running = self._worker.submit(job.run, block=False)
         try:
             while (chunk := job.next(self.deadline)) is not None:
                 yield chunk

@@ -1,10 +1,13 @@
-"""The turn state machine: wake word -> recording -> transcript -> reply -> speech -> follow-up.
+"""The turn machine: reads like the diagram in daemon.turn.phases.
 
-The event loop owns the state. Models run in one single-thread executor per stage (wake and VAD
-share the listener's), so the loop never stalls and each model is only touched by one thread.
-Listening counts audio time; the later stages have wall-clock deadlines. Whatever fails, a turn
-ends in IDLE (or FOLLOW_UP), after saying (or, if even speech fails, beeping) what went wrong.
-The listener keeps hearing while the box talks, so a person can interrupt it (barge-in).
+The event loop owns the phase. Each frame goes to the listener worker once
+(`Listener.hear(frame, phase)`) and comes back as an event or nothing; the machine acts on the
+event before the next frame is heard. Replies run as tasks (daemon.turn.reply) and only ever
+change the phase of their own turn, so a late reply cannot undo a newer request.
+
+Time: listening counts audio time. From a file (not real time) an AudioClock drives the reply
+too: it plays in audio time, the turn's timings are audio time, and audio time stands still
+while a backend works, so the same file always gives the same turns.
 """
 
 from __future__ import annotations
@@ -15,61 +18,58 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
-from daemon.asr.base import Transcriber, Transcript
+from daemon.asr.base import Transcriber
 from daemon.audio.base import AudioSink, AudioSource
-from daemon.audio.clock import AudioClock, ClockedSink
-from daemon.audio.earcons import end_earcon, error_earcon, wake_earcon
+from daemon.audio.clock import AudioClock, ClockedSink, SlicedSink
+from daemon.audio.earcons import wake_earcon
 from daemon.audio.echo import EchoCanceller
-from daemon.audio.frames import AudioChunk, AudioFrame, PreRoll
-from daemon.config import EndpointSettings, Persona
+from daemon.audio.frames import AudioChunk, AudioFrame
+from daemon.audio.monitor import MonitoredSink
+from daemon.config import Deadlines, EndpointSettings, Persona
 from daemon.errors import ErrorCode, StageError
+from daemon.intents.bell import ring_until_stopped
+from daemon.intents.commands import is_stop_ringing
 from daemon.llm.responder import Responder
-from daemon.turn.phrases import error_message, not_heard_message
-from daemon.turn.record import TurnRecord
-from daemon.turn.recording import Recording, Utterance
-from daemon.turn.speaking import Speaker
 from daemon.tts.base import Synthesizer
+from daemon.turn.listener import (
+    Event,
+    Listener,
+    ListenSettings,
+    RequestEnded,
+    SpeechBegan,
+    WindowClosed,
+    Woke,
+)
+from daemon.turn.phases import (
+    FOLLOW_UP_WAKE,
+    RING_WAKE,
+    FollowUp,
+    Idle,
+    Phase,
+    Recording,
+    Replying,
+    State,
+    check_transition,
+)
+from daemon.turn.record import Outcome, TurnRecord
+from daemon.turn.recording import Recording as Listening
+from daemon.turn.recording import Utterance
+from daemon.turn.reply import ReplyPipeline, Step
+from daemon.turn.speaking import Speaker
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision
 from daemon.wake.base import WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
+from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-
-class State(StrEnum):
-    """Where the assistant is in a turn.
-
-    IDLE -> RECORDING            the wake word fired
-    FOLLOW_UP -> RECORDING       someone spoke within the follow-up window (no wake word needed)
-    FOLLOW_UP -> IDLE            the window passed in silence
-    RECORDING -> TRANSCRIBING    the endpointer heard the request end (or hit the length cap)
-    RECORDING -> IDLE            nobody spoke after the wake word
-    TRANSCRIBING -> THINKING     a transcript exists (an empty one is answered "didn't catch that")
-    THINKING -> SPEAKING         the first sentence of the reply is ready
-    SPEAKING -> FOLLOW_UP        the reply has been played (IDLE when follow-ups are off)
-    TRANSCRIBING/THINKING/SPEAKING -> RECORDING   barge-in: the wake word was said over it
-    any -> IDLE                  after an error has been spoken (always, in a finally)
-    """
-
-    IDLE = "idle"
-    RECORDING = "recording"
-    TRANSCRIBING = "transcribing"
-    THINKING = "thinking"
-    SPEAKING = "speaking"
-    FOLLOW_UP = "follow-up"
-
-
-BUSY = (State.TRANSCRIBING, State.THINKING, State.SPEAKING)
-FOLLOW_UP_WAKE = "follow-up"  # the wake_model of a turn that needed no wake word
-FOLLOW_UP_WAKE_WINDOW = 2.5  # seconds into a follow-up's speech in which the wake word restarts it
+LISTENER_FAILURE_REPEAT = 60.0  # seconds of audio before the same listener failure is spoken again
+__all__ = ["FOLLOW_UP_WAKE", "Assistant", "Stages", "State", "TurnSettings"]
 
 
 @dataclass
@@ -90,12 +90,10 @@ class Stages:
 @dataclass(frozen=True)
 class TurnSettings:
     endpoint: EndpointSettings
+    deadlines: Deadlines = field(default_factory=Deadlines)
     vad_threshold: float = 0.5
     preroll_seconds: float = 0.3
     refractory_seconds: float = 2.0
-    asr_timeout: float = 10.0
-    tts_timeout: float = 10.0
-    reply_timeout: float = 120.0
     follow_up_seconds: float = 0.0
     echo_tail_seconds: float = 0.6
     barge_in: bool = True
@@ -117,49 +115,56 @@ class Assistant:
         self._persona = persona
         self._on_turn_end = on_turn_end
         self._on_state = on_state
-        self.state = State.IDLE
+        self.phase: Phase = Idle()
         self.clock = AudioClock()
-        self._ids = itertools.count(1)
-        self._preroll = PreRoll(1.0)
-        self._last_wake_end = float("-inf")
-        self._heard = (0.0, time.monotonic())  # (audio time, wall time) of the latest frame
-        self._play_cursor = 0.0  # audio time at which the next played audio will be heard
         self._realtime = True
-        self._turn: TurnRecord | None = None
-        self._recording: Recording | None = None
-        self._utterance: Utterance | None = None
-        self._follow_up_from = 0.0
-        self._barge: Recording | None = None  # VAD over the reply (speech barge-in)
-        self._respond_task: asyncio.Task[None] | None = None
-        self._earcon_tasks: set[asyncio.Task[None]] = set()
-        self._listen_exec = _single_thread("voiced-listen")
-        self._asr_exec = _single_thread("voiced-asr")
-        self._tts_exec = _single_thread("voiced-tts")
-        self.speaker = self._speaker_for(stages.sink)
+        self._ids = itertools.count(1)
+        self._heard = (0.0, time.monotonic())  # (audio time, wall time) of the latest frame
+        self._failures_spoken: dict[ErrorCode, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        actions = stages.responder.actions
+        self._ringer = actions.ringer if actions is not None else None
+        self._bell: asyncio.Task[None] | None = None
+        self._listen_worker = Worker("voiced-listen", max_queue=256)
+        self._asr_worker = Worker("voiced-asr", max_queue=256)
+        self._tts_worker = Worker("voiced-tts", max_queue=8)
+        self.listener = self._make_listener(deterministic=False)
+        self._wire_output(stages.sink)
 
-    def _speaker_for(self, sink: AudioSink) -> Speaker:
-        return Speaker(
-            self.stages.tts, sink, self._tts_exec, self.settings.tts_timeout, self._played
+    def _make_listener(self, deterministic: bool) -> Listener:
+        s, st = self.settings, self.stages
+        listen = ListenSettings(
+            endpoint=s.endpoint,
+            vad_threshold=s.vad_threshold,
+            preroll_seconds=s.preroll_seconds,
+            refractory_seconds=s.refractory_seconds,
+            barge_in=s.barge_in,
+            deterministic=deterministic,
+        )
+        return Listener(st.wake, st.vad, listen, gate=st.gate, guard=st.guard, echo=st.echo)
+
+    def _wire_output(self, sink: AudioSink) -> None:
+        """Speaker -> monitored sink (tells the listener, a chunk ahead, what the box will
+        play) -> 40 ms slices (a barge-in stops within one) -> device."""
+        self.sink = MonitoredSink(SlicedSink(sink), self.audio_now, self._playing)
+        self.speaker = Speaker(
+            self.stages.tts,
+            self.sink,
+            self._tts_worker,
+            self.settings.deadlines.tts_chunk,
+            self.clock.working,
+        )
+        self.replies = ReplyPipeline(
+            self.stages.responder,
+            self.speaker,
+            self.stages.tts,
+            self.settings.deadlines,
+            self._persona,
+            self.clock.working,
+            end_earcon="end_of_recording" in self.settings.earcons,
         )
 
-    # --- state ---------------------------------------------------------------------------------
-
-    def _set_state(self, new: State) -> None:
-        if new is not self.state:
-            turn = self._turn.turn_id if self._turn else "-"
-            log.debug("turn %s: %s -> %s", turn, self.state, new)
-            self.state = new
-            if self._on_state is not None:
-                self._on_state(new)
-
-    @property
-    def busy(self) -> bool:
-        return self._respond_task is not None and not self._respond_task.done()
-
-    async def _run(
-        self, executor: concurrent.futures.Executor, fn: Callable[..., T], *args: object
-    ) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    # --- time -----------------------------------------------------------------------------------
 
     def audio_now(self) -> float:
         """Audio time now. Live: the latest frame's end plus the wall time since it arrived.
@@ -169,17 +174,53 @@ class Assistant:
         heard_at, wall = self._heard
         return heard_at + max(0.0, time.monotonic() - wall)
 
-    # --- listening -----------------------------------------------------------------------------
+    def _new_turn(self, hit: WakeHit | None, turn_id: int | None = None) -> TurnRecord:
+        clock = time.monotonic if self._realtime else self.audio_now
+        model, score = (hit.model, hit.score) if hit else (FOLLOW_UP_WAKE, 0.0)
+        number = next(self._ids) if turn_id is None else turn_id
+        return TurnRecord(number, model, score, clock=clock)
+
+    # --- phases ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self.phase.state
+
+    def _set_phase(self, new: Phase) -> None:
+        old = self.phase
+        if new.state is not old.state or isinstance(new, Recording):
+            check_transition(old.state, new.state)
+        self.phase = new
+        if new.state is not old.state:
+            turn = _turn_id(new) or _turn_id(old) or "-"
+            log.debug("turn %s: %s -> %s", turn, old.state, new.state)
+            if self._on_state is not None:
+                self._on_state(new.state)
+
+    def _replying(self, turn: TurnRecord) -> Replying | None:
+        """The phase, if it is still the reply of `turn`."""
+        phase = self.phase
+        return phase if isinstance(phase, Replying) and phase.turn is turn else None
+
+    def _work(self) -> set[asyncio.Task[None]]:
+        """What is running beside the listener: the reply, the bell."""
+        tasks = {self.phase.task} if isinstance(self.phase, Replying) else set()
+        if self._bell is not None:
+            tasks.add(self._bell)
+        return {task for task in tasks if not task.done()}
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._work())
+
+    # --- listening ------------------------------------------------------------------------------
 
     async def listen(self, source: AudioSource) -> None:
-        """Run turns on the source's audio until it ends; then finish the turn in flight.
-
-        A source that is not real time (a file) drives an AudioClock: the reply then plays in
-        audio time too, and the listener only reads on while the turn waits for audio to pass.
-        """
+        """Run turns on the source's audio until it ends; then finish the turn in flight."""
         self._realtime = source.realtime
-        if not source.realtime:
-            self.speaker = self._speaker_for(ClockedSink(self.stages.sink, self.clock))
+        if not source.realtime:  # a file: the reply plays in audio time, decisions repeatable
+            self.listener = self._make_listener(deterministic=True)
+            self._wire_output(ClockedSink(self.stages.sink, self.clock))
         async for frame in source.frames():
             self._heard = (frame.end, time.monotonic())
             self.clock.advance_to(frame.end)
@@ -188,363 +229,301 @@ class Assistant:
                 await self._settle()
         await self._on_source_end()
         self.clock.run_free()  # the file ended: let whatever is left play out
+        if self._ringer is not None and self._ringer.is_ringing:
+            self._ringer.stop_ringing(why="input ended")
         await self.wait_idle()
 
+    async def on_frame(self, frame: AudioFrame) -> None:
+        phase = self.phase
+        try:
+            event = await self._listen_worker.run(self.listener.hear, frame, phase)
+        except StageError as err:
+            await self._listener_failed(err, frame)
+            return
+        if event is not None:
+            await self._on_event(event, phase)
+        if self._ringer is not None:
+            await self._tend_bell()
+
+    async def _on_event(self, event: Event, heard_in: Phase) -> None:
+        if isinstance(event, Woke):
+            await self._woke(event)
+        elif isinstance(event, SpeechBegan):
+            await self._interrupt()
+            turn = self._new_turn(None)
+            if isinstance(heard_in, FollowUp) and heard_in.ring:
+                turn.wake_model = RING_WAKE
+            await self._start_request(turn, event.listening, event.lead_in)
+        elif isinstance(event, RequestEnded) and isinstance(heard_in, Recording):
+            if heard_in is self.phase:
+                await self._end_recording(heard_in, event.decision)
+        elif isinstance(event, WindowClosed) and heard_in is self.phase:
+            self._set_phase(Idle())
+
     async def _settle(self) -> None:
-        """File mode: let the turn work until it ends or waits for audio time to pass."""
-        while self.busy and not self.clock.has_waiters():
+        """From a file: let the turn work until it ends or only waits for audio time to pass."""
+        while (work := self._work()) and (self.clock.held or not self.clock.has_waiters()):
             self.clock.demand.clear()
             demand = asyncio.create_task(self.clock.demand.wait())
-            assert self._respond_task is not None
-            await asyncio.wait({self._respond_task, demand}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*work, demand}, return_when=asyncio.FIRST_COMPLETED)
             demand.cancel()
 
     async def wait_idle(self) -> None:
-        if self._respond_task is not None:
+        phase = self.phase
+        if isinstance(phase, Replying):
             with contextlib.suppress(asyncio.CancelledError):
-                await self._respond_task
-        if self._earcon_tasks:
-            await asyncio.gather(*self._earcon_tasks, return_exceptions=True)
+                await phase.task
+        if self._bell is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._bell
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def on_frame(self, frame: AudioFrame) -> None:
-        """One 80 ms frame. The wake detector hears every frame it listens to without gaps:
-        its streaming features break on a missing frame."""
-        if self.stages.echo is not None:
-            frame = await self._run(self._listen_exec, self.stages.echo.process, frame)
-        if self._wake_listening():
-            self._preroll.append(frame)
-            hit = await self._detect(frame)
-            if hit is not None and self._wake_allowed(hit, frame):
-                await self._on_wake(hit, frame)
-                return
-        if self.state is State.RECORDING:
-            await self._record(frame)
-        elif self.state is State.FOLLOW_UP:
-            await self._follow_up(frame)
-        elif self.state is State.SPEAKING and self._speech_barges_in():
-            await self._listen_over_reply(frame)
-
-    async def _detect(self, frame: AudioFrame) -> WakeHit | None:
-        """Score the frame, unless the room is quiet (then the thread is not even woken)."""
-        gate = self.stages.gate
-        if gate is None:
-            return await self._run(self._listen_exec, self.stages.wake.process, frame.samples)
-        if gate.quiet(frame.samples) or gate.hold(frame.samples):
-            return None
-        return await self._run(self._listen_exec, gate.process, frame.samples)
-
-    def _wake_listening(self) -> bool:
-        if self.state is State.RECORDING:  # only early in a follow-up: see _on_wake
-            turn, recording = self._turn, self._recording
-            return (
-                turn is not None
-                and recording is not None
-                and turn.wake_model == FOLLOW_UP_WAKE
-                and recording.endpointer.elapsed - recording.endpointer.speech_start
-                <= FOLLOW_UP_WAKE_WINDOW
+    async def _on_source_end(self) -> None:
+        """The audio ended: a request being recorded ends here; a follow-up window closes."""
+        phase = self.phase
+        if isinstance(phase, Recording):
+            started = phase.listening.endpointer.speech_started
+            await self._end_recording(
+                phase, Decision.END_OF_SPEECH if started else Decision.NO_SPEECH
             )
-        return self.state not in BUSY or self.settings.barge_in
+        elif isinstance(phase, FollowUp):
+            self._set_phase(Idle())
 
-    async def _on_wake(self, hit: WakeHit, frame: AudioFrame) -> None:
-        """Start a request. Over a reply, that is a barge-in; early in a follow-up that began
+    # --- a request ------------------------------------------------------------------------------
+
+    async def _woke(self, event: Woke) -> None:
+        """Start a request. Over a reply that is a barge-in; early in a follow-up that began
         with the wake word anyway ("hey jarvis ... what time is it"), the follow-up restarts
         as a wake-word request, so the pause after the wake word cannot end it."""
-        self._last_wake_end = frame.end
-        if self.busy:
-            await self._interrupt()
-        same_turn = None
-        if self.state is State.RECORDING and self._utterance is not None and self._turn:
-            self._discard(self._utterance)
-            same_turn = self._turn.turn_id
-        await self._start_recording(hit, turn_id=same_turn)
+        turn_id = None
+        self._silence_bell()
+        phase = self.phase
+        if isinstance(phase, Recording):
+            phase.utterance.discard()
+            turn_id = phase.turn.turn_id
+        await self._interrupt()
+        turn = self._new_turn(event.hit, turn_id)
+        await self._start_request(turn, event.listening, event.lead_in)
+        if isinstance(self.phase, Recording) and "wake" in self.settings.earcons:
+            self._in_background(self.speaker.play(wake_earcon()))
 
-    def _speech_barges_in(self) -> bool:
-        return self.settings.barge_in_on_speech and self.stages.echo is not None
-
-    async def _listen_over_reply(self, frame: AudioFrame) -> None:
-        """With echo cancellation, the VAD hears the person over the reply: speech interrupts."""
-        if self._barge is None:
-            self._barge = await self._run(
-                self._listen_exec,
-                Recording,
-                self.stages.vad,
-                self.settings.endpoint,
-                self.settings.vad_threshold,
-            )
-        await self._run(self._listen_exec, self._barge.feed, frame)
-        if self._barge.endpointer.speech_started:
-            recording, self._barge = self._barge, None
-            await self._interrupt()
-            await self._start_recording(None, follow_up=recording)
-
-    def _discard(self, utterance: Utterance) -> None:
-        """Finish an utterance nobody will use (the decoder must be reset before the next)."""
-        future = self._asr_exec.submit(utterance.session.finish)
-        future.add_done_callback(lambda f: f.exception())  # nothing to report: discarded
-
-    def _wake_allowed(self, hit: WakeHit, frame: AudioFrame) -> bool:
-        if frame.end - self._last_wake_end < self.settings.refractory_seconds:
-            return False
-        guard = self.stages.guard
-        if guard is not None and not guard.accepts(hit, frame.end):
-            log.debug("ignored a wake word in the box's own voice (%.2f)", hit.score)
-            return False
-        return True
-
-    async def _interrupt(self) -> None:
-        """Barge-in: stop the reply (LLM, TTS and playback together) and listen again."""
-        assert self._respond_task is not None
-        stop_tts = getattr(self.stages.tts, "cancel", None)  # ChatTTS can stop mid-sentence
-        if callable(stop_tts):
-            stop_tts()
-        self._respond_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._respond_task
-
-    async def _start_recording(
-        self, hit: WakeHit | None, follow_up: Recording | None = None, turn_id: int | None = None
+    async def _start_request(
+        self, turn: TurnRecord, listening: Listening, lead_in: list[AudioFrame]
     ) -> None:
-        """A new request: after the wake word, or in the follow-up window (whose recording,
-        already hearing speech, carries on)."""
-        self._turn = TurnRecord(
-            turn_id or next(self._ids),
-            hit.model if hit else FOLLOW_UP_WAKE,
-            hit.score if hit else 0.0,
-        )
-        self._set_state(State.RECORDING)
-        recording = follow_up
-        if recording is None:
-            recording = await self._run(
-                self._listen_exec,
-                Recording,
-                self.stages.vad,
-                self.settings.endpoint,
-                self.settings.vad_threshold,
-            )
-        self._recording = recording
-        session = await self._run(self._asr_exec, self.stages.asr.start)
-        self._utterance = Utterance(session, self._asr_exec)
-        if hit is not None:  # forget the phrase just heard, so it cannot fire again
-            await self._run(self._listen_exec, (self.stages.gate or self.stages.wake).reset)
-        preroll = self.settings.preroll_seconds
-        if follow_up is not None:  # speech began before the endpointer was sure of it
-            preroll += self.settings.endpoint.min_speech_seconds
-        for frame in self._preroll.tail(preroll):
-            self._utterance.feed(frame)
-            if follow_up is None:
-                await self._run(self._listen_exec, recording.warm, frame)
-        self._preroll.clear()
-        if hit is not None and "wake" in self.settings.earcons:
-            self._earcon(wake_earcon())
+        try:
+            session = await self._asr_worker.run(self.stages.asr.start)
+        except Exception as exc:
+            err = StageError(ErrorCode.ASR_FAILED, f"{type(exc).__name__}: {exc}")
+            self._reply(turn, lambda step: self._fail(turn, err, step), step=State.SPEAKING)
+            return
+        utterance = Utterance(session, self._asr_worker)
+        for frame in lead_in:
+            utterance.feed(frame.samples)
+        self._set_phase(Recording(turn, listening, utterance))
 
-    async def _record(self, frame: AudioFrame) -> None:
-        assert self._recording is not None and self._utterance is not None
-        self._utterance.feed(frame)
-        partial = self._utterance.partial
-        decision = await self._run(self._listen_exec, self._recording.feed, frame, partial)
-        if decision is not Decision.CONTINUE:
-            await self._end_recording(decision)
-
-    async def _end_recording(self, decision: Decision) -> None:
-        turn, recording, utterance = self._turn, self._recording, self._utterance
-        assert turn is not None and recording is not None and utterance is not None
-        self._recording, self._utterance = None, None
-        endpointer = recording.endpointer
-        turn.endpoint_at = TurnRecord.now()
+    async def _end_recording(self, phase: Recording, decision: Decision) -> None:
+        turn, endpointer = phase.turn, phase.listening.endpointer
+        turn.endpoint_at = turn.mark()
         turn.endpoint = str(decision)
         turn.recording_seconds = endpointer.elapsed
         if endpointer.speech_started:
             turn.endpoint_delay = endpointer.elapsed - endpointer.last_speech_end
         if decision is Decision.NO_SPEECH:
-            self._respond_task = asyncio.create_task(self._abandon(turn, utterance))
-        else:
-            self._set_state(State.TRANSCRIBING)
-            self._respond_task = asyncio.create_task(self._respond(turn, utterance))
-
-    async def _on_source_end(self) -> None:
-        """The audio ended mid-recording: treat it as the end of the request."""
-        if self.state is State.RECORDING and self._recording is not None:
-            started = self._recording.endpointer.speech_started
-            await self._end_recording(Decision.END_OF_SPEECH if started else Decision.NO_SPEECH)
-        elif self.state is State.FOLLOW_UP:
-            self._abandon_follow_up()
-            self._set_state(State.IDLE)
-
-    # --- follow-up -----------------------------------------------------------------------------
-
-    async def _enter_follow_up(self) -> None:
-        self._follow_up_from = self._play_cursor + self.settings.echo_tail_seconds
-        endpoint = self.settings.endpoint.model_copy(
-            update={"no_speech_timeout_seconds": self.settings.follow_up_seconds}
-        )
-        self._recording = await self._run(
-            self._listen_exec, Recording, self.stages.vad, endpoint, self.settings.vad_threshold
-        )
-        self._set_state(State.FOLLOW_UP)
-
-    async def _follow_up(self, frame: AudioFrame) -> None:
-        """Feed the follow-up window: speech in it starts a request without the wake word."""
-        if self._recording is None or frame.start < self._follow_up_from:
-            return  # the box's own sound may still be in the room
-        decision = await self._run(self._listen_exec, self._recording.feed, frame)
-        if decision is Decision.NO_SPEECH:
-            self._abandon_follow_up()
-            self._set_state(State.IDLE)
-        elif self._recording.endpointer.speech_started:
-            await self._start_recording(None, follow_up=self._recording)
-
-    def _abandon_follow_up(self) -> None:
-        if self.state is State.FOLLOW_UP:
-            self._recording = None
-
-    # --- the reply -----------------------------------------------------------------------------
-
-    async def _abandon(self, turn: TurnRecord, utterance: Utterance) -> None:
-        turn.outcome = "no-speech"
-        try:
-            await self._finish_transcript(utterance)  # resets the decoder for the next turn
-        except StageError:
-            pass
-        finally:
-            self._end_turn(turn)
-
-    async def _respond(self, turn: TurnRecord, utterance: Utterance) -> None:
-        persona = self._persona()
-        follow_up = False
-        try:
-            if "end_of_recording" in self.settings.earcons:
-                await self.speaker.play(end_earcon())
-            transcript = await self._finish_transcript(utterance)
-            turn.transcript_at = TurnRecord.now()
-            turn.asr_text = transcript.text
-            if not transcript.text:
-                turn.outcome = "not-heard"
-                await self.speaker.say(turn, not_heard_message(persona.language), persona)
-                return
-            await self._reply(turn, transcript.text, persona)
-            follow_up = turn.reply_source != "intent:stop"
-        except asyncio.CancelledError:
-            turn.outcome = "interrupted"
-            raise
-        except StageError as err:
-            await self._fail(turn, err, persona)
-        except TimeoutError:
-            await self._fail(
-                turn, StageError(ErrorCode.TTS_TIMEOUT, "reply took too long"), persona
-            )
-        except Exception:
-            log.exception("turn %d: unexpected failure", turn.turn_id)
-            turn.outcome = "internal-error"
-            await self._beep()
-        finally:
-            self._end_turn(turn)
-        if follow_up and self.settings.follow_up_seconds > 0 and self.state is State.IDLE:
-            await self._enter_follow_up()
-
-    async def _reply(self, turn: TurnRecord, text: str, persona: Persona) -> None:
-        self._set_state(State.THINKING)
-        turn.request_at = TurnRecord.now()
-        reply = self.stages.responder.reply(text, persona)
-        turn.reply_source = reply.source
-        pieces = self._timed(turn, reply.pieces) if reply.from_llm else reply.pieces
-        try:
-            async with asyncio.timeout(self.settings.reply_timeout):
-                await self.speaker.speak(turn, self._speaking(pieces), persona)
-        finally:
-            self.stages.responder.remember(text, reply, " ".join(turn.reply_text))
-
-    async def _speaking(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-        """THINKING until the first piece of the reply exists, SPEAKING from then on."""
-        async for piece in pieces:
-            self._set_state(State.SPEAKING)
-            yield piece
-
-    async def _finish_transcript(self, utterance: Utterance) -> Transcript:
-        timeout = self.settings.asr_timeout
-        try:
-            async with asyncio.timeout(timeout):
-                await asyncio.gather(*utterance.pending)
-                return await self._run(self._asr_exec, utterance.session.finish)
-        except StageError:
-            raise
-        except TimeoutError:
-            raise StageError(ErrorCode.ASR_TIMEOUT, f"no transcript in {timeout:g} s") from None
-        except Exception as exc:
-            raise StageError(ErrorCode.ASR_FAILED, f"{type(exc).__name__}: {exc}") from exc
-
-    async def _timed(self, turn: TurnRecord, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-        async for piece in pieces:
-            if turn.first_token_at is None:
-                turn.first_token_at = TurnRecord.now()
-            yield piece
-        turn.last_token_at = TurnRecord.now()
-
-    async def _fail(self, turn: TurnRecord, err: StageError, persona: Persona) -> None:
-        """Say what went wrong; if speaking fails too, beep. Never raises (but for a barge-in)."""
-        turn.outcome = str(err.code)
-        log.warning("turn %d: %s: %s", turn.turn_id, err.code, err.detail)
-        if err.code in (ErrorCode.TTS_FAILED, ErrorCode.TTS_TIMEOUT):
-            await self._beep()
+            phase.utterance.discard()
+            turn.outcome = Outcome.NO_SPEECH
+            self._set_phase(Idle())
+            self._finish_turn(turn)
             return
+        if turn.wake_model == RING_WAKE:
+            self._reply(turn, lambda step: self._stop_ring_if_asked(turn, phase.utterance))
+            return
+        over_reply = None
+        if self.settings.barge_in_on_speech and self.stages.echo is not None:
+            over_reply = await self._new_listening(self.settings.endpoint)
+        self._reply(
+            turn, lambda step: self.replies.answer(turn, phase.utterance, step), over_reply
+        )
+
+    async def _new_listening(self, endpoint: EndpointSettings) -> Listening:
+        return await self._listen_worker.run(self.listener.new_listening, endpoint)
+
+    # --- the reply ------------------------------------------------------------------------------
+
+    def _reply(
+        self,
+        turn: TurnRecord,
+        work: Callable[[Step], Awaitable[bool]],
+        over_reply: Listening | None = None,
+        step: State = State.TRANSCRIBING,
+    ) -> None:
+        """Run `work` (a reply) as the task of a new Replying phase."""
+        task = asyncio.create_task(self._run_reply(turn, work))
+        self._set_phase(Replying(turn, task, step, over_reply))
+
+    async def _run_reply(self, turn: TurnRecord, work: Callable[[Step], Awaitable[bool]]) -> None:
+        def step(new: State) -> None:
+            if (phase := self._replying(turn)) is not None and phase.step is not new:
+                self._set_phase(replace(phase, step=new))
+
         try:
-            async with asyncio.timeout(self.settings.tts_timeout * 2):
-                await self.speaker.say(turn, error_message(err.code, persona.language), persona)
+            follow_up = await work(step)
+        except asyncio.CancelledError:
+            turn.outcome = Outcome.INTERRUPTED
+            self._finish_turn(turn)
+            raise
+        self._finish_turn(turn)
+        if self._replying(turn) is not None:
+            await self._after_reply(follow_up)
+
+    async def _after_reply(self, follow_up: bool) -> None:
+        seconds = self.settings.follow_up_seconds
+        if not (follow_up and seconds > 0):
+            self._set_phase(Idle())
+            return
+        endpoint = self.settings.endpoint.model_copy(update={"no_speech_timeout_seconds": seconds})
+        listening = await self._new_listening(endpoint)
+        since = self.sink.cursor + self.settings.echo_tail_seconds  # its own sound may linger
+        if isinstance(self.phase, Replying) and self.phase.task is asyncio.current_task():
+            self._set_phase(FollowUp(listening, since))
+
+    async def _fail(self, turn: TurnRecord, err: StageError, step: Step) -> bool:
+        await self.replies.fail(turn, err, self._persona(), step)
+        return True
+
+    async def _interrupt(self) -> None:
+        """Barge-in: stop the reply (LLM, TTS and playback together)."""
+        phase = self.phase
+        if not isinstance(phase, Replying) or phase.task.done():
+            return
+        self.replies.stop_voice()
+        phase.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await phase.task
+
+    async def _listener_failed(self, err: StageError, frame: AudioFrame) -> None:
+        """The wake word or VAD model failed on a frame: end a request being recorded with the
+        error; otherwise say it (once a minute at most) and keep listening."""
+        log.error("listener: %s: %s", err.code, err.detail)
+        phase = self.phase
+        if isinstance(phase, Recording):
+            phase.utterance.discard()
+            turn = phase.turn
+            self._reply(turn, lambda step: self._fail(turn, err, step), step=State.SPEAKING)
+            return
+        last = self._failures_spoken.get(err.code, float("-inf"))
+        if isinstance(phase, Replying) or frame.end - last < LISTENER_FAILURE_REPEAT:
+            return
+        self._failures_spoken[err.code] = frame.end
+        turn = self._new_turn(None)
+        turn.wake_model = "-"
+        self._reply(turn, lambda step: self._fail(turn, err, step), step=State.SPEAKING)
+
+    # --- timers and alarms ring -----------------------------------------------------------------
+
+    async def _tend_bell(self) -> None:
+        """Start ringing what has come due (when no request or reply is in the way); while it
+        rings, keep a ring window open so "stop" works without the wake word."""
+        assert self._ringer is not None
+        self._ringer.due()
+        phase = self.phase
+        if not self._ringer.is_ringing or isinstance(phase, Recording | Replying):
+            return
+        if self._bell is None or self._bell.done():
+            self._bell = asyncio.create_task(self._ring())
+        since = self.sink.cursor  # only between rounds: the bell's own words are not a request
+        if isinstance(phase, FollowUp) and phase.ring:
+            if since > phase.since:
+                self._set_phase(replace(phase, since=since))
+            return
+        endpoint = self.settings.endpoint.model_copy(
+            update={"no_speech_timeout_seconds": self._ringer.settings.max_ringing_seconds}
+        )
+        self._set_phase(FollowUp(await self._new_listening(endpoint), since, ring=True))
+
+    async def _ring(self) -> None:
+        assert self._ringer is not None
+        persona = self._persona()
+
+        async def say(text: str) -> None:
+            await self.speaker.say(self._new_turn(None, turn_id=0), text, persona)
+
+        async def pause(seconds: float) -> None:
+            if self._realtime:
+                await asyncio.sleep(seconds)
+            else:
+                await self.clock.wait_until(self.clock.now + seconds)
+
+        with contextlib.suppress(StageError):
+            await ring_until_stopped(self._ringer, self.speaker.play, say, pause)
+        if isinstance(self.phase, FollowUp) and self.phase.ring:
+            self._set_phase(Idle())
+
+    def _silence_bell(self) -> None:
+        """A person is talking (a wake word): the bell waits; it rings on after the turn if
+        nobody stopped it."""
+        if self._bell is not None and not self._bell.done():
+            self._bell.cancel()
+
+    async def _stop_ring_if_asked(self, turn: TurnRecord, utterance: Utterance) -> bool:
+        """Speech in a ring window: "stop" / 停 stops the ring; anything else is not answered."""
+        assert self._ringer is not None
+        try:
+            text = (await utterance.finish()).text
         except Exception as exc:
-            log.warning("turn %d: could not speak the error (%s); beeping", turn.turn_id, exc)
-            await self._beep()
+            text = ""
+            log.warning("turn %d: ring window transcript failed: %s", turn.turn_id, exc)
+        turn.asr_text = text
+        if text and is_stop_ringing(text):
+            self._ringer.stop_ringing()
+            turn.reply_source = "intent:stop"
+        else:
+            turn.outcome = Outcome.NOT_HEARD
+        return False
 
-    async def _beep(self) -> None:
-        """The error earcon: the last resort, so it plays even when earcons are switched off."""
-        await self.speaker.play(error_earcon())
+    # --- what the box plays ---------------------------------------------------------------------
 
-    def _earcon(self, chunk: AudioChunk) -> None:
-        task = asyncio.create_task(self.speaker.play(chunk))
-        self._earcon_tasks.add(task)
-        task.add_done_callback(self._earcon_tasks.discard)
+    def _playing(self, chunk: AudioChunk, start: float) -> None:
+        """The sink will play `chunk` from audio time `start`: the guard and AEC must know."""
+        if self.stages.guard is None and self.stages.echo is None:
+            return
+        future = self._listen_worker.submit(self.listener.played, chunk, start, block=False)
+        future.add_done_callback(_log_failure)
 
-    def _played(self, chunk: AudioChunk) -> None:
-        """The speaker is about to play `chunk`: schedule it in audio time, tell the guard."""
-        start = max(self._play_cursor, self.audio_now())
-        self._play_cursor = start + chunk.duration
-        for listener in (self.stages.guard, self.stages.echo):
-            if listener is not None:
-                future = self._listen_exec.submit(listener.played, chunk, start)
-                future.add_done_callback(_log_failure)
+    def _in_background(self, playing: Awaitable[None]) -> None:
+        async def run() -> None:
+            await playing
 
-    def _end_turn(self, turn: TurnRecord) -> None:
-        turn.ended_at = TurnRecord.now()
-        self._barge = None
-        if self._turn is turn:
-            self._turn = None
-            self._set_state(State.IDLE)
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _finish_turn(self, turn: TurnRecord) -> None:
+        turn.ended_at = turn.mark()
         log.info("%s", turn.summary())
         if self._on_turn_end is not None:
             self._on_turn_end(turn)
 
     async def say(self, text: str) -> None:
         """Speak outside a turn (the greeting)."""
-        turn = TurnRecord(0)
         try:
-            await self.speaker.say(turn, text, self._persona())
+            await self.speaker.say(self._new_turn(None, turn_id=0), text, self._persona())
         except StageError as err:
             log.warning("could not speak %r: %s", text, err)
 
     async def close(self) -> None:
-        if self.busy:
-            assert self._respond_task is not None
-            self._respond_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._respond_task
-        for task in list(self._earcon_tasks):
+        await self._interrupt()
+        self._silence_bell()
+        for task in list(self._background):
             task.cancel()
-        for executor in (self._listen_exec, self._asr_exec, self._tts_exec):
-            executor.shutdown(wait=False, cancel_futures=True)
+        for worker in (self._listen_worker, self._asr_worker, self._tts_worker):
+            worker.close()
+
+
+def _turn_id(phase: Phase) -> int | None:
+    return phase.turn.turn_id if isinstance(phase, Recording | Replying) else None
 
 
 def _log_failure(future: concurrent.futures.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.error("playback reference failed: %s", future.exception())
-
-
-def _single_thread(name: str) -> concurrent.futures.ThreadPoolExecutor:
-    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)

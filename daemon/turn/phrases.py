@@ -20,6 +20,8 @@ _EN = {
     ErrorCode.LLM_FAILED: "Something went wrong with my language model.",
     ErrorCode.ASR_FAILED: "Sorry, my speech recognition failed.",
     ErrorCode.ASR_TIMEOUT: "Sorry, my speech recognition took too long.",
+    ErrorCode.WAKE_FAILED: "My wake word detector failed, so I may not hear you.",
+    ErrorCode.VAD_FAILED: "Sorry, my voice detector failed.",
 }
 _ZH = {
     ErrorCode.LLM_NOT_CONFIGURED: "我连不上语言模型，现在只能告诉你时间和日期。",
@@ -30,6 +32,8 @@ _ZH = {
     ErrorCode.LLM_FAILED: "语言模型出了点问题。",
     ErrorCode.ASR_FAILED: "抱歉，语音识别出错了。",
     ErrorCode.ASR_TIMEOUT: "抱歉，语音识别太慢了。",
+    ErrorCode.WAKE_FAILED: "唤醒词检测出错了，我可能听不到你。",
+    ErrorCode.VAD_FAILED: "抱歉，语音检测出错了。",
 }
 _GENERIC = {"en": "Sorry, something went wrong.", "zh": "抱歉，出了点问题。"}
 _NOT_HEARD = {"en": "Sorry, I didn't catch that.", "zh": "抱歉，我没听清。"}

@@ -3,12 +3,46 @@ that `voiced stats` summarizes."""
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from daemon.errors import ErrorCode
+
+
+class Outcome(StrEnum):
+    """How a turn ended: the `outcome=` of its log line. Errors keep their stage's code."""
+
+    OK = "ok"
+    NO_SPEECH = "no-speech"  # the wake word (or a follow-up) and then nobody spoke
+    NOT_HEARD = "not-heard"  # speech, but the ASR heard no words
+    INTERRUPTED = "interrupted"  # a barge-in cut the reply
+    INTERNAL_ERROR = "internal-error"  # a bug: logged with its traceback, beeped
+    WAKE_FAILED = "wake-failed"
+    VAD_FAILED = "vad-failed"
+    ASR_FAILED = "asr-failed"
+    ASR_TIMEOUT = "asr-timeout"
+    LLM_NOT_CONFIGURED = "llm-not-configured"
+    LLM_UNREACHABLE = "llm-unreachable"
+    LLM_TIMEOUT = "llm-timeout"
+    LLM_UNAUTHORIZED = "llm-unauthorized"
+    LLM_REJECTED = "llm-rejected"
+    LLM_FAILED = "llm-failed"
+    TTS_FAILED = "tts-failed"
+    TTS_TIMEOUT = "tts-timeout"
+    PLAYBACK_FAILED = "playback-failed"
+    AUDIO_DEVICE = "audio-device"
+    MODEL_MISSING = "model-missing"
+
+    @classmethod
+    def of(cls, code: ErrorCode) -> Outcome:
+        return cls(code.value)
 
 
 def _ms(start: float | None, end: float | None) -> float | None:
@@ -37,9 +71,9 @@ class TurnRecord:
     endpoint_delay: float | None = None  # audio time from the end of speech to the endpoint
     endpoint: str = "-"
     asr_text: str | None = None
-    reply_source: str = "-"
+    reply_source: str = "-"  # "intent:time", "llm:<model>" (see daemon.llm.responder.Reply)
     reply_text: list[str] = field(default_factory=list)  # sentences as they were heard
-    outcome: str = "ok"
+    outcome: Outcome = Outcome.OK
     endpoint_at: float | None = None  # the endpointer fired
     transcript_at: float | None = None
     request_at: float | None = None  # reply requested (LLM or intent)
@@ -50,10 +84,12 @@ class TurnRecord:
     first_audio_at: float | None = None  # first reply sample handed to the speaker
     tts_seconds: float = 0.0
     ended_at: float | None = None
+    # Where the marks come from: the wall clock live; audio time when the input is a file, so
+    # the same file always gives the same timings (backends then take no audio time at all).
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
-    @staticmethod
-    def now() -> float:
-        return time.monotonic()
+    def mark(self) -> float:
+        return self.clock()
 
     def timings(self) -> dict[str, float | None]:
         """Milliseconds. voice_to_voice: end of the person's speech -> first reply sample out."""
@@ -86,7 +122,11 @@ class TurnRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.endswith("_at")}
+        data = {
+            f.name: copy.copy(getattr(self, f.name))
+            for f in fields(self)
+            if not f.name.endswith("_at") and f.name != "clock"
+        }
         data["time"] = time.time()
         data["timings"] = self.timings()
         return data

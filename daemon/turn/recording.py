@@ -1,16 +1,17 @@
-"""One request being recorded: VAD + endpointer on the listener thread, ASR fed on its own."""
+"""One request being recorded: VAD + endpointer on the listener thread, ASR on its own worker."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-from dataclasses import dataclass, field
 
-from daemon.asr.base import TranscriptionSession
+import numpy as np
+
+from daemon.asr.base import StreamingSession, Transcript, TranscriptionSession
 from daemon.audio.frames import AudioFrame, Reframer
 from daemon.config import EndpointSettings
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision, Endpointer, hangover_for
+from daemon.worker import Worker
 
 
 class Recording:
@@ -25,8 +26,11 @@ class Recording:
 
     def warm(self, frame: AudioFrame) -> None:
         """Pre-roll: primes the VAD's state without counting toward the endpoint."""
-        for chunk in self._chunker.push(frame.samples):
-            self._vad.probability(chunk.samples)
+        self.warm_probabilities(frame.samples)
+
+    def warm_probabilities(self, samples: np.ndarray) -> list[float]:
+        """Primes the VAD like `warm`, and says what it heard, chunk by chunk."""
+        return [self._vad.probability(chunk.samples) for chunk in self._chunker.push(samples)]
 
     def feed(self, frame: AudioFrame, partial: str = "") -> Decision:
         """`partial`: what a streaming ASR has heard so far, if anything (sets the hangover)."""
@@ -40,19 +44,51 @@ class Recording:
         return decision
 
 
-@dataclass
 class Utterance:
-    """The ASR side of a recording: feeds queued, in order, on the ASR thread."""
+    """The ASR side of a request: frames fed in order on the ASR worker, then finished once.
 
-    session: TranscriptionSession
-    executor: concurrent.futures.Executor
-    pending: list[asyncio.Future[None]] = field(default_factory=list)
+    The listener feeds it; the reply finishes it. From a file the listener waits for each feed
+    (`partial_after`), so the endpointer sees exactly the text of the audio up to that frame and
+    the same file always ends at the same sample. Live, it never waits: it reads whatever the
+    ASR has heard so far."""
 
-    @property
-    def partial(self) -> str:
-        """What a streaming backend has recognized so far ("" for offline ones)."""
-        return str(getattr(self.session, "partial", ""))
+    def __init__(self, session: TranscriptionSession, worker: Worker) -> None:
+        self.session = session
+        self._worker = worker
+        self._last: concurrent.futures.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._streaming = isinstance(session, StreamingSession)
 
-    def feed(self, frame: AudioFrame) -> None:
-        loop = asyncio.get_running_loop()
-        self.pending.append(loop.run_in_executor(self.executor, self.session.feed, frame.samples))
+    def feed(self, samples: np.ndarray) -> concurrent.futures.Future[None]:
+        """Queue audio for the ASR (listener thread; waits if the ASR is far behind)."""
+        future = self._worker.submit(self._feed, samples)
+        self._last = future
+        return future
+
+    def _feed(self, samples: np.ndarray) -> None:
+        if self._error is None:  # after a failure, finish() reports it; nothing more to decode
+            try:
+                self.session.feed(samples)
+            except Exception as exc:
+                self._error = exc
+
+    def partial_after(self, fed: concurrent.futures.Future[None] | None) -> str:
+        """What a streaming ASR has heard; with `fed`, once that feed is done ("" offline)."""
+        if not self._streaming:
+            return ""
+        if fed is not None:
+            fed.result()
+        return str(self.session.partial)  # type: ignore[attr-defined]
+
+    async def finish(self) -> Transcript:
+        """The final transcript (after every queued feed); raises what feeding raised."""
+        transcript = await self._worker.run(self.session.finish)
+        if self._error is not None:
+            raise self._error
+        return transcript
+
+    def discard(self) -> None:
+        """Nobody will use this utterance: finish it in the background (the decoder must be
+        reset before the next one); its result and errors are dropped."""
+        future = self._worker.submit(self.session.finish, block=False)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())

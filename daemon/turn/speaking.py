@@ -8,21 +8,22 @@ fade instead of a click. What was actually heard is recorded sentence by sentenc
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from daemon.audio.base import AudioSink
-from daemon.audio.clock import fade_out, slices
 from daemon.audio.frames import AudioChunk
 from daemon.config import Persona
 from daemon.errors import ErrorCode, StageError
-from daemon.turn.record import TurnRecord
 from daemon.tts.base import Synthesizer
 from daemon.tts.chunker import SentenceChunker
 from daemon.tts.text import CodeFenceFilter, clean_for_speech
+from daemon.turn.record import TurnRecord
+from daemon.worker import Worker
+
+Hold = Callable[[], contextlib.AbstractContextManager[None]]
 
 AUDIO_QUEUE_CHUNKS = 16  # synthesized audio waiting for the speaker
 CUT_MARK = " …"  # appended to a sentence that was interrupted
@@ -48,28 +49,37 @@ class _Queued:
 
 
 class Speaker:
-    """Turns reply text into sound on the sink, and tells `on_play` what is heard when."""
+    """Turns reply text into sound on the sink.
+
+    `hold` marks work that takes wall time (the LLM stream, synthesis): from a file, audio
+    time must not pass meanwhile (see AudioClock.working)."""
 
     def __init__(
         self,
         tts: Synthesizer,
         sink: AudioSink,
-        executor: concurrent.futures.Executor,
+        worker: Worker,
         tts_timeout: float,
-        on_play: Callable[[AudioChunk], None],
+        hold: Hold = contextlib.nullcontext,
     ) -> None:
         self._tts = tts
         self.sink = sink
-        self._executor = executor
+        self._worker = worker
         self._timeout = tts_timeout
-        self._on_play = on_play
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._hold = hold
 
-    async def speak(self, turn: TurnRecord, pieces: AsyncIterator[str], persona: Persona) -> None:
+    async def speak(
+        self,
+        turn: TurnRecord,
+        pieces: AsyncIterator[str],
+        persona: Persona,
+        on_first_audio: Callable[[], None] | None = None,
+    ) -> None:
+        """Speak the streamed reply; `on_first_audio` is called as its first sample plays."""
         queue: asyncio.Queue[_Queued | None] = asyncio.Queue(AUDIO_QUEUE_CHUNKS)
         producer = asyncio.create_task(self._produce(turn, pieces, persona, queue))
         try:
-            await self._play_all(turn, queue)
+            await self._play_all(turn, queue, on_first_audio)
             await self.sink.drain()
             await producer  # raises what the producer raised (LLM or TTS failure)
         finally:
@@ -85,47 +95,56 @@ class Speaker:
         queue: asyncio.Queue[_Queued | None],
     ) -> None:
         try:
-            async for sentence in sentences(pieces):
+            text = sentences(pieces)
+            while (sentence := await self._next(text)) is not None:
                 if turn.first_sentence_at is None:
-                    turn.first_sentence_at = TurnRecord.now()
+                    turn.first_sentence_at = turn.mark()
                 first = True
-                async for chunk in self._synthesize(turn, sentence, persona):
-                    await queue.put(_Queued(chunk, sentence, first))
+                audio = self._synthesize(turn, sentence, persona)
+                while (chunk := await self._next(audio)) is not None:
+                    await queue.put(_Queued(chunk, sentence, first))  # waits for playback
                     first = False
         finally:
             await queue.put(None)
 
-    async def _play_all(self, turn: TurnRecord, queue: asyncio.Queue[_Queued | None]) -> None:
+    async def _next(self, items: AsyncIterator[Any]) -> Any:
+        """The next item of a stream that takes wall time (LLM text, synthesized audio)."""
+        with self._hold():
+            return await anext(items, None)
+
+    async def _play_all(
+        self,
+        turn: TurnRecord,
+        queue: asyncio.Queue[_Queued | None],
+        on_first_audio: Callable[[], None] | None,
+    ) -> None:
         while (item := await queue.get()) is not None:
             if item.first:
                 turn.reply_text.append(item.sentence)
             if turn.first_audio_at is None:
-                turn.first_audio_at = TurnRecord.now()
-            self._on_play(item.chunk)
-            await self._play_sliced(turn, item.chunk)
+                turn.first_audio_at = turn.mark()
+                if on_first_audio is not None:
+                    on_first_audio()
+            await self._play_cut(turn, item.chunk)
 
-    async def _play_sliced(self, turn: TurnRecord, chunk: AudioChunk) -> None:
-        pieces = slices(chunk)
-        for i, piece in enumerate(pieces):
-            try:
-                await self.sink.play(piece)
-            except asyncio.CancelledError:
-                if turn.reply_text:
-                    turn.reply_text[-1] += CUT_MARK
-                if i + 1 < len(pieces):  # end on a fade, not a click; nobody waits for it
-                    self._background(self.sink.play(fade_out(pieces[i + 1])))
-                raise
+    async def _play_cut(self, turn: TurnRecord, chunk: AudioChunk) -> None:
+        """Play `chunk`; if a barge-in cuts it, the sentence is marked as cut off."""
+        try:
+            await self.sink.play(chunk)
+        except asyncio.CancelledError:
+            if turn.reply_text:
+                turn.reply_text[-1] += CUT_MARK
+            raise
 
     async def _synthesize(
         self, turn: TurnRecord, text: str, persona: Persona
     ) -> AsyncIterator[AudioChunk]:
-        loop = asyncio.get_running_loop()
-        iterator = iter(self._tts.synthesize(text, persona))  # lazy: runs on the TTS thread
+        iterator = iter(self._tts.synthesize(text, persona))  # lazy: runs on the TTS worker
         while True:
-            started = TurnRecord.now()
+            started = turn.mark()
             try:
                 async with asyncio.timeout(self._timeout):
-                    chunk = await loop.run_in_executor(self._executor, next, iterator, None)
+                    chunk = await self._worker.run(next, iterator, None)
             except StageError:
                 raise
             except TimeoutError:
@@ -134,17 +153,12 @@ class Speaker:
                 ) from None
             except Exception as exc:
                 raise StageError(ErrorCode.TTS_FAILED, f"{type(exc).__name__}: {exc}") from exc
-            turn.tts_seconds += TurnRecord.now() - started
+            turn.tts_seconds += turn.mark() - started
             if chunk is None:
                 return
             if turn.first_tts_chunk_at is None:
-                turn.first_tts_chunk_at = TurnRecord.now()
+                turn.first_tts_chunk_at = turn.mark()
             yield chunk
-
-    def _background(self, playing: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(playing)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def say(self, turn: TurnRecord, text: str, persona: Persona) -> None:
         async def once() -> AsyncIterator[str]:
@@ -155,6 +169,5 @@ class Speaker:
     async def play(self, chunk: AudioChunk) -> None:
         """An earcon: played whole, never raises."""
         with contextlib.suppress(Exception):
-            self._on_play(chunk)
             await self.sink.play(chunk)
             await self.sink.drain()

@@ -63,11 +63,17 @@ class SelfTriggerGuard:
 
     def accepts(self, hit: WakeHit, at: float) -> bool:
         """Is a microphone detection at audio time `at` a person rather than the box itself?"""
+        return self.rejects(hit, at) is None
+
+    def rejects(self, hit: WakeHit, at: float) -> str | None:
+        """Why a microphone detection at audio time `at` is not taken (None: it is)."""
         if not self.playing(at):
-            return True
+            return None
         if hit.score < self._threshold:
-            return False
+            return f"under {self._threshold:.2f} while the box plays"
         # The two detectors fire at different moments of the same phrase (one hears it clean,
         # the other with the room and delay): allow for that spread on top of the echo tail.
         window = self._tail + DETECTION_SPREAD
-        return not any(-DETECTION_SPREAD <= at - fired <= window for fired in self._fired)
+        if any(-DETECTION_SPREAD <= at - fired <= window for fired in self._fired):
+            return "the box's own voice"
+        return None

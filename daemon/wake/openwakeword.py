@@ -17,8 +17,8 @@ import numpy as np
 
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
-from daemon.models.errors import ModelMissing
 from daemon.host.native import native_stderr_silenced
+from daemon.models.errors import ModelMissing
 from daemon.wake.base import WakeHit
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from tests.bench import (
     llm_overhead,
     serve_bench,
     tts_bench,
+    wyoming_bench,
 )
 from tests.bench.machine import describe
 from tests.fixtures.audio import AudioBuilder
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
     "asr": asr_bench.run,
+    "wyoming": wyoming_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -25,9 +25,9 @@ from daemon.audio.wavfile import WavFileSource
 from daemon.cli import find_profiles
 from daemon.config import Persona, WakeSettings, default_models_dir, load_settings
 from daemon.llm.base import Message
-from daemon.turn.record import TurnRecord
 from daemon.service import PersonaHolder, build_stages, turn_settings
 from daemon.turn.machine import Assistant
+from daemon.turn.record import TurnRecord
 from daemon.wake import make_wake_detector
 from tests.fixtures.audio import AudioBuilder, read, speech_end
 from tests.fixtures.fakes import Rig, ScriptedAsr, Timeline, request

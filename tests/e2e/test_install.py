@@ -39,9 +39,19 @@ def verify_unit(unit: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def build_outputs() -> dict[str, int]:
+    """build/ and *.egg-info in the checkout (an editable dev install has one), by mtime."""
+    return {
+        p.name: p.stat().st_mtime_ns
+        for p in REPO.iterdir()
+        if p.name == "build" or p.name.endswith(".egg-info")
+    }
+
+
 def test_user_install_keeps_an_edited_persona_and_uninstall_cleans_up(tmp_path: Path) -> None:
     home = tmp_path / "home"
     lay = layout("user", home)
+    before = build_outputs()
     first = script("install", home=home)
     assert first.returncode == 0, first.stdout + first.stderr
     assert (lay.venv / "bin" / "voiced").exists()
@@ -50,6 +60,7 @@ def test_user_install_keeps_an_edited_persona_and_uninstall_cleans_up(tmp_path: 
     exec_start = f"ExecStart={lay.venv}/bin/voiced run --config {lay.config}/voiced.yaml"
     assert exec_start + " --profile zero-download\n" in lay.unit.read_text()
     verify_unit(lay.unit, tmp_path)
+    assert build_outputs() == before, "the install left build outputs in the checkout"
 
     edited = "name: Mine\nlanguage: en\nsystem_prompt: my own words\n"
     (lay.config / "persona.yaml").write_text(edited)

@@ -24,6 +24,7 @@ import requests
 
 from daemon.asr.remote import RemoteTranscriber, wav_bytes
 from daemon.config import (
+    Deadlines,
     EndpointSettings,
     Persona,
     RemoteAsrSettings,
@@ -231,7 +232,9 @@ def test_a_whole_turn_hears_and_speaks_through_the_server(served) -> None:
         asr=remote_asr(server.url),  # type: ignore[arg-type]
         chat=ScriptedChat(pieces=["好的。"]),
         tts=make_synthesizer(tts_settings, Path("/nonexistent")),  # type: ignore[arg-type]
-        settings=TurnSettings(endpoint=EndpointSettings(), asr_timeout=10, tts_timeout=10),
+        settings=TurnSettings(
+            endpoint=EndpointSettings(), deadlines=Deadlines(asr=10, tts_chunk=10)
+        ),
         persona=lambda: ZH,
     )
     rig.run(request())

@@ -148,3 +148,23 @@ def test_shipped_default_without_funasr_models_exits_78_with_the_fetch_command(
     run = run_voiced("check", "--config", str(CONFIG), env={"VOICED_MODELS_DIR": str(tmp_path)})
     assert run.returncode == 78, run.stderr
     assert "voiced models fetch funasr" in run.stderr and str(tmp_path / "funasr") in run.stderr
+
+
+def test_the_same_file_gives_the_same_turn_lines_every_time(
+    audio: AudioBuilder, models_dir: Path, tmp_path: Path
+) -> None:
+    """File mode is deterministic: endpoint, transcript, timings (audio time) and reply."""
+    clip = audio.concat(
+        audio.request("tell me a joke", tail=2.5),
+        audio.request("what is the weather like", wake_voice="en-us"),
+    )
+    text = "Here is one. Why did the robot cross the road? To recharge."
+    lines = []
+    with LLMServer(default=Script("stream", text=text)) as server:
+        profile = llm_profile(tmp_path, server.base_url)
+        for i in range(3):
+            run = run_file(clip, tmp_path / f"reply{i}.wav", "--profile", str(profile))
+            assert run.returncode == 0, run.stderr
+            lines.append([line.split(": ", 1)[1] for line in run.turn_lines()])
+    assert len(lines[0]) == 2, lines[0]
+    assert lines[0] == lines[1] == lines[2]

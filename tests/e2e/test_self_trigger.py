@@ -12,9 +12,9 @@ import pytest
 
 from daemon.config import EchoSettings, load_settings
 from daemon.llm.responder import Responder
-from daemon.turn.record import TurnRecord
 from daemon.service import PersonaHolder, build_stages, turn_settings
 from daemon.turn.machine import Assistant
+from daemon.turn.record import TurnRecord
 from tests.conftest import CONFIG
 from tests.fixtures.audio import AudioBuilder, read
 from tests.fixtures.fakes import ScriptedAsr, ScriptedChat

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from daemon.config import EndpointSettings
-from daemon.turn.speaking import CUT_MARK
+from daemon.config import Deadlines, EndpointSettings
 from daemon.turn.machine import State, TurnSettings
+from daemon.turn.speaking import CUT_MARK
 from tests.fixtures.fakes import Rig, ScriptedAsr, ScriptedChat, Timeline, request
 
 LONG_REPLY = ["This reply is long enough to be interrupted. " * 4, "It goes on and on. " * 4]
-SETTINGS = TurnSettings(endpoint=EndpointSettings(), asr_timeout=1, tts_timeout=1)
+SETTINGS = TurnSettings(endpoint=EndpointSettings(), deadlines=Deadlines(asr=1, tts_chunk=1))
 
 
 def reply_audio_times(rig: Rig) -> list[float]:
@@ -86,7 +86,7 @@ def test_a_follow_up_window_that_passes_in_silence_returns_to_idle() -> None:
 
 def test_first_reply_sample_is_played_before_the_llm_has_finished() -> None:
     chat = ScriptedChat(pieces=["First sentence here. ", "Second ", "one."], interval=0.3)
-    rig = Rig(chat=chat).run(request())
+    rig = Rig(chat=chat).run(request(), realtime=True)  # marks in wall time
     turn = rig.turns[0]
     assert turn.first_audio_at is not None and chat.finished_at is not None
     assert turn.first_audio_at < chat.finished_at - 0.3

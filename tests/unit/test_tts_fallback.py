@@ -230,7 +230,7 @@ def test_a_whole_turn_with_a_failing_primary_ends_ok_with_speech(failure: str) -
     espeak = RecordingEspeak()
     rig = Rig(tts=primary)
     wrapped = PolishedSynthesizer(
-        FallbackSynthesizer(primary, espeak, primary_deadline(rig.settings.tts_timeout))
+        FallbackSynthesizer(primary, espeak, rig.settings.deadlines.tts_primary)
     )
     rig.tts = wrapped  # type: ignore[assignment]
     rig.run(request())
