@@ -215,3 +215,32 @@ def test_pause_end_is_always_within_the_levels(levels: list[float]) -> None:
     finder.levels = levels
     end = finder.pause_end(0)
     assert end is None or 0 < end <= len(levels)
+
+
+def test_the_zero_download_zh_profile_is_xiaozhi_on_whisper_and_the_pinyin_voice() -> None:
+    config = REPO / "config"
+    settings = load_settings(
+        config / "voiced.yaml", [config / "profiles" / "zero-download-zh.yaml"]
+    )
+    assert (settings.persona.name, settings.persona.language) == ("小智", "zh")
+    asr = settings.daemon.asr
+    assert (asr.backend, asr.whisper.model, asr.whisper.language) == ("whisper", "base", "persona")
+    assert settings.daemon.tts.backend == "espeak"
+    assert settings.persona.voice.espeak == "cmn-latn-pinyin"
+    assert language_problem(asr, settings.persona) is None
+
+
+def test_no_shipped_file_names_the_broken_cmn_voice() -> None:
+    import re
+
+    # a voice setting or argument: `espeak: cmn`, `-v cmn`, `"-v", "cmn"`, `"zh": "cmn"`
+    pattern = re.compile(r"""(?:espeak:\s*|-v\s+|"-v",\s*|:\s*)["']?cmn["']?(?![-\w])""")
+    shipped = [*(REPO / "config").rglob("*.yaml"), *(REPO / "daemon").rglob("*.py")]
+    shipped += [REPO / "scripts" / name for name in ("demo", "setup")]
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in shipped
+        if pattern.search(path.read_text(encoding="utf-8"))
+        and path.name != "espeak.py"  # the mapping that turns `cmn` into cmn-latn-pinyin
+    ]
+    assert offenders == []
