@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession
+from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import FunasrSettings
-from daemon.errors import ErrorCode, StageError
+from daemon.errors import StageError
 from daemon.models.errors import ModelMissing
 from daemon.models.errors import ModelUnusable as UnusableModel
 
@@ -252,15 +252,7 @@ def _first_text(results: Any) -> str:
     return ""
 
 
-@contextlib.contextmanager
-def _inference(what: str) -> Iterator[None]:
-    """The stage boundary: any library failure becomes asr-failed, once."""
-    try:
-        yield
-    except StageError:
-        raise
-    except Exception as exc:
-        raise StageError(ErrorCode.ASR_FAILED, f"{what}: {type(exc).__name__}: {exc}") from exc
+_inference = stage_boundary
 
 
 class Punctuator:

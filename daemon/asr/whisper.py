@@ -19,22 +19,20 @@ followed the last pause (usually nothing but silence) is left to decode.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession
+from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
-from daemon.errors import ErrorCode, StageError
+from daemon.errors import StageError
 from daemon.models.errors import ModelMissing, ModelUnusable
 from daemon.models.whisper import (
     REQUIRED_FILES,
@@ -129,17 +127,6 @@ def join_texts(texts: list[str]) -> str:
     return joined
 
 
-@contextlib.contextmanager
-def _inference() -> Iterator[None]:
-    """The stage boundary: any library failure becomes asr-failed, once."""
-    try:
-        yield
-    except StageError:
-        raise
-    except Exception as exc:
-        raise StageError(ErrorCode.ASR_FAILED, f"whisper: {type(exc).__name__}: {exc}") from exc
-
-
 # --- decoding ----------------------------------------------------------------------------------
 
 
@@ -180,7 +167,7 @@ class WhisperDecoder:
 
     def decode(self, audio: np.ndarray, prompt: str) -> Decoded:
         """Float32 16 kHz audio -> text; "" for silence or a repetition loop."""
-        with _inference():
+        with stage_boundary("whisper"):
             features = self._features(audio)
             encoded = self._model.model.encode(features, to_cpu=False)
             language = self._language or self._detect(encoded)
