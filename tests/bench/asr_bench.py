@@ -88,9 +88,9 @@ LATENCY_SECONDS = (3.0, 8.0)
 ENDING_SILENCE = 0.6  # endpoint.silence_seconds: the pause that ends a turn
 REPEATS = 3
 SHAPES = {  # label -> (settings, measure noise too); the product's default first
-    "base/window30/fast-final": (WhisperSettings(), True),
-    "base/window30/whole": (WhisperSettings(fast_final=False), False),
-    "base/window10/fast-final": (WhisperSettings(window_seconds=10.0), False),
+    "base/window10/fast-final": (WhisperSettings(), True),
+    "base/window10/whole": (WhisperSettings(fast_final=False), False),
+    "base/window30/fast-final": (WhisperSettings(window_seconds=30.0), True),
 }
 
 
