@@ -188,3 +188,21 @@ def test_a_chinese_persona_with_pocketsphinx_is_refused_at_start_up(tmp_path: Pa
     assert run.returncode == 78, run.stderr
     assert "persona.yaml: language: persona '小智' speaks 'zh'" in run.stderr
     assert "only understands en" in run.stderr
+
+
+def test_a_mandarin_turn_through_voiced_run(whisper_models: Path, tmp_path: Path) -> None:
+    """The issue's "done": 现在几点了 in a real voice, answered locally in Mandarin."""
+    from daemon.synth.__main__ import main as make_request
+
+    request, reply = tmp_path / "request.wav", tmp_path / "reply.wav"
+    assert make_request(["request", str(request), "--text", "现在几点了"]) == 0
+    run = run_voiced(
+        *("run", "--config", str(REPO / "config" / "voiced.yaml")),
+        *("--profile", "zero-download-zh", "--input", str(request), "--output", str(reply)),
+        env={"VOICED_MODELS_DIR": str(whisper_models)},
+    )
+    assert run.returncode == 0, run.stderr
+    [line] = run.turn_lines()
+    assert "outcome=ok" in line and "source=intent:time" in line, line
+    assert 'asr="现在几点了' in line and 'reply="现在是' in line, line
+    assert sf.info(str(reply)).duration > 1.0
