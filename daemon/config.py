@@ -397,6 +397,23 @@ class ServeSettings(Section):
         return frozenset(k for k in keys if k)
 
 
+class WebSettings(Section):
+    """The box's own web console (daemon/web): state, conversation, persona editor, chat."""
+
+    enabled: bool = Field(False, description="Serve the console (`voiced run --web` also does).")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on. Any address but loopback needs the token for every "
+        "request; on loopback, reading is open and every change needs the token.",
+    )
+    port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0 = any free one).")
+    token_file: str | None = Field(
+        None,
+        description="File holding the console's token (created, mode 0600, when missing); "
+        "None = console-token in the state directory.",
+    )
+
+
 class TimerSettings(Section):
     """Timers and alarms (daemon.intents): how they ring and where they are kept."""
 
@@ -541,6 +558,7 @@ class DaemonSettings(Section):
     tts: TtsSettings = TtsSettings()
     conversation: ConversationSettings = ConversationSettings()
     serve: ServeSettings | None = Field(None, description="`voiced serve` (a GPU server).")
+    web: WebSettings = WebSettings()
     timers: TimerSettings = TimerSettings()
     volume: VolumeSettings = VolumeSettings()
     tools: ToolSettings = ToolSettings()
@@ -568,9 +586,7 @@ class Deadlines:
 
     asr: float = 10.0  # endpoint -> final transcript
     tts_chunk: float = 10.0  # per synthesized chunk
-    reply: float = 120.0  # request -> last sample played
-    llm_first_token: float = 8.0
-    llm_total: float = 30.0
+    reply: float = 120.0  # request -> last sample played (the LLM's own: LlmTimeouts)
 
     @property
     def tts_primary(self) -> float:
@@ -586,8 +602,6 @@ class Deadlines:
             asr=d.asr.timeout_seconds,
             tts_chunk=d.tts.timeout_seconds,
             reply=d.tts.max_reply_seconds,
-            llm_first_token=d.llm.timeouts.first_token_seconds,
-            llm_total=d.llm.timeouts.total_seconds,
         )
 
 
@@ -693,6 +707,11 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> dict[str, Any]:
+    """A YAML mapping from `text` (the contents of `path`, which errors name)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -757,6 +776,11 @@ def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) ->
 
 def load_persona(path: Path) -> Persona:
     return validate(Persona, [(path, read_yaml(path))])
+
+
+def persona_from_text(text: str, path: Path) -> Persona:
+    """Validate an edited persona before it is saved to `path` (the same messages as a load)."""
+    return validate(Persona, [(path, parse_yaml(text, path))])
 
 
 def load_settings(config_path: Path, profiles: list[Path] | None = None) -> Settings:

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,20 @@ from daemon.errors import ConfigError
 from daemon.intents.build import make_actions
 from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
+from daemon.llm.openai_chat import public_url
 from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tools.build import make_toolbox
 from daemon.tts import make_synthesizer
-from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.turn.machine import (
+    Assistant,
+    FrameTap,
+    RemotePipeline,
+    Stages,
+    StageWorkers,
+    State,
+    TurnSettings,
+)
 from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.wake import make_wake_detector
@@ -176,6 +185,32 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     )
 
 
+@contextlib.asynccontextmanager
+async def ha_satellite(
+    settings: Settings, assistant: Assistant, wake_names: list[str]
+) -> AsyncIterator[RemotePipeline | None]:
+    """mode ha-satellite: the box keeps its wake word, guard, barge-in and earcons; Home
+    Assistant connects to the satellite server and runs the rest of each request."""
+    if settings.daemon.mode != "ha-satellite":
+        yield None
+        return
+    from daemon.wyoming.box import SinkBox
+    from daemon.wyoming.satellite import Satellite, SatelliteServer
+    from daemon.wyoming.server import advertise
+
+    d, persona = settings.daemon, settings.persona
+    follow_up = d.conversation.follow_up_seconds
+    if persona.follow_up_seconds is not None:
+        follow_up = persona.follow_up_seconds
+    box = SinkBox(assistant.sink, d.conversation.earcons)  # the guard and AEC hear it played
+    satellite = Satellite(box, d.satellite, wake_names, follow_up_seconds=follow_up)
+    async with SatelliteServer(satellite) as server:
+        log.info("Home Assistant satellite on %s:%d", d.satellite.host, server.port)
+        if d.satellite.zeroconf:
+            await advertise(d.satellite.name, server.port, d.satellite.host)
+        yield satellite
+
+
 class GaveUp(Exception):
     """A supervised task kept failing: the process exits non-zero so systemd restarts it."""
 
@@ -231,6 +266,9 @@ class Daemon:
     persona_poll_seconds: float = 1.0
     shutdown_seconds: float = 3.0
     turn_log: TurnLog | None = None
+    on_state: Callable[[State], None] | None = None  # every phase change (the web console)
+    on_frame: FrameTap | None = None  # every microphone frame (the console's level meter)
+    workers: StageWorkers = field(default_factory=StageWorkers.create)
 
     async def run(self) -> int:
         """Runs until the source ends or a signal; returns the process exit code."""
@@ -257,20 +295,25 @@ class Daemon:
             await self._shutdown(watcher)
 
     async def _listen(self, persona: PersonaHolder) -> None:
-        assistant = Assistant(self.stages, turn_settings(self.settings), persona, self._turn_ended)
+        assistant = Assistant(
+            self.stages,
+            turn_settings(self.settings),
+            persona,
+            self._turn_ended,
+            on_state=self.on_state,
+            workers=self.workers,
+            on_frame=self.on_frame,
+        )
         actions = self.stages.responder.actions
         if actions is not None and not self.source.realtime:  # a file: reminders in audio time
             actions.ringer.use_clock(audio_wall_clock(assistant.clock))
         try:
             if persona().greeting:
                 await assistant.say(persona().greeting or "")
-            log.info(
-                "listening for %s (persona %s, %s)",
-                self.stages.wake.name,
-                persona().name,
-                self._backends(),
-            )
-            await assistant.listen(HeartbeatSource(self.source, self._frame_done))
+            async with ha_satellite(self.settings, assistant, [self.stages.wake.name]) as remote:
+                assistant.remote = remote
+                source = HeartbeatSource(self.source, lambda: self._frame_done(persona))
+                await assistant.listen(source)
         finally:
             await assistant.close()
 
@@ -278,14 +321,18 @@ class Daemon:
         d = self.settings.daemon
         asr = d.asr.funasr.model if d.asr.backend == "funasr" else d.asr.backend
         llm = d.llm.endpoint()
-        return (
-            f"asr {asr}, tts {d.tts.backend}, llm {llm.model if llm else 'none'}"
-            f"{', aec' if self.stages.echo else ''}"
-        )
+        chat = f"{d.llm.active} ({llm.model} at {public_url(llm.base_url)})" if llm else "none"
+        return f"asr {asr}, tts {d.tts.backend}, llm {chat}{', aec' if self.stages.echo else ''}"
 
-    def _frame_done(self) -> None:
-        if not self.notifier.is_ready:
-            self.notifier.ready("listening")  # models loaded, microphone delivering audio
+    def _frame_done(self, persona: PersonaHolder) -> None:
+        if not self.notifier.is_ready:  # models loaded, and the microphone delivers audio
+            self.notifier.ready("listening")
+            log.info(
+                "listening for %s (persona %s, %s)",
+                self.stages.wake.name,
+                persona().name,
+                self._backends(),
+            )
         self.notifier.audio_alive()
 
     def _turn_ended(self, turn: TurnRecord) -> None:
@@ -318,6 +365,7 @@ class Daemon:
                 await self.stages.sink.close()
         except TimeoutError:
             log.error("audio devices did not close within %.0f s", self.shutdown_seconds)
+        self.workers.close()
 
     def _install_signals(self, main: asyncio.Task[Any], persona: PersonaHolder) -> None:
         loop = asyncio.get_running_loop()

@@ -39,8 +39,8 @@ class Worker:
         self.name = name
         self._queue: queue.Queue[Any] = queue.Queue(max_queue)
         self._closed = False
-        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first call
+        self._starting = threading.Lock()
 
     def submit(
         self, fn: Callable[..., T], *args: Any, block: bool = True
@@ -48,6 +48,7 @@ class Worker:
         """Queue `fn(*args)`. From a thread, waits for room; with block=False, raises WorkerBusy."""
         if self._closed:
             raise WorkerClosed(f"worker {self.name} is closed")
+        self._start()
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         try:
             self._queue.put((future, fn, args), block=block)
@@ -63,6 +64,12 @@ class Worker:
         interrupted); a call still queued is skipped."""
         future = self.submit(fn, *args, block=False)
         return await asyncio.wrap_future(future)
+
+    def _start(self) -> None:
+        with self._starting:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+                self._thread.start()
 
     def _serve(self) -> None:
         while (item := self._queue.get()) is not _STOP:
@@ -84,6 +91,8 @@ class Worker:
             self._closed = True
             self._drop_queued()
             self._queue.put(_STOP)
+        if self._thread is None:
+            return True
         self._thread.join(timeout)
         stopped = not self._thread.is_alive()
         if not stopped and timeout > 0:
@@ -101,4 +110,4 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive()

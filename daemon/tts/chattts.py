@@ -43,6 +43,7 @@ from daemon.models.chattts_assets import (
     packaged_sha256_map,
 )
 from daemon.models.errors import ModelMissing
+from daemon.models.progress import plural
 from daemon.tts.normalize import prepare_for_speech
 
 __all__ = ["SIDECAR", "AssetSpec", "ChatttsSynthesizer", "asset_hashes", "default_budget"]
@@ -318,7 +319,9 @@ class ChatttsSynthesizer:
 def _require_files(folder: Path) -> None:
     missing = [path for path in ASSET_FILES if not (folder / path).is_file()]
     if missing:
-        raise ModelMissing(f"ChatTTS assets ({len(missing)} files missing)", folder, FETCH_COMMAND)
+        raise ModelMissing(
+            f"ChatTTS assets ({plural(len(missing), 'file')} missing)", folder, FETCH_COMMAND
+        )
 
 
 def _load(folder: Path, spec: AssetSpec, settings: ChatttsSettings) -> Any:

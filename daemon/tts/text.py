@@ -49,3 +49,21 @@ class CodeFenceFilter:
     def flush(self) -> str:
         rest, self._carry = self._carry, ""
         return "" if self._inside else rest
+
+
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_LAST = re.compile(f"[{_CJK}]$")
+_CJK_FIRST = re.compile(f"^[{_CJK}]")
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Sentences as one text: a space between English ones, none where Chinese meets Chinese
+    (「你好。现在几点？」, not 「你好。 现在几点？」)."""
+    text = ""
+    for sentence in (s.strip() for s in sentences):
+        if not sentence:
+            continue
+        if text and not (_CJK_LAST.search(text) and _CJK_FIRST.search(sentence)):
+            text += " "
+        text += sentence
+    return text

@@ -18,8 +18,11 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
 
 from daemon.asr.base import Transcriber
 from daemon.audio.base import AudioSink, AudioSource
@@ -101,6 +104,43 @@ class TurnSettings:
     earcons: frozenset[str] = field(default_factory=frozenset)  # wake, end_of_recording, error
 
 
+@dataclass(frozen=True)
+class StageWorkers:
+    """One thread per model family, owned by whoever outlives the Assistant (the Daemon), so
+    anything else that uses the models (the web console) queues on the same threads."""
+
+    listen: Worker  # wake word, VAD, self-trigger guard, echo canceller
+    asr: Worker
+    tts: Worker
+
+    @classmethod
+    def create(cls) -> StageWorkers:
+        return cls(
+            Worker("voiced-listen", max_queue=256),
+            Worker("voiced-asr", max_queue=256),
+            Worker("voiced-tts", max_queue=8),
+        )
+
+    def close(self) -> None:
+        for worker in (self.listen, self.asr, self.tts):
+            worker.close()
+
+
+FrameTap = Callable[[np.ndarray], None]
+
+
+class RemotePipeline(Protocol):
+    """Where requests go instead of the box's own ASR, LLM and TTS: Home Assistant's Assist
+    pipeline, through the Wyoming satellite (daemon.wyoming.satellite.Satellite)."""
+
+    def hear(self, frame: AudioFrame) -> None:
+        """Every microphone frame (streamed while a request runs; never blocks)."""
+
+    async def wake(self, name: str, preroll: Sequence[AudioFrame] = ()) -> bool:
+        """A person said the wake word: start a request there (False: nobody to send it to)."""
+        ...
+
+
 class Assistant:
     def __init__(
         self,
@@ -109,6 +149,8 @@ class Assistant:
         persona: Callable[[], Persona],
         on_turn_end: Callable[[TurnRecord], None] | None = None,
         on_state: Callable[[State], None] | None = None,
+        workers: StageWorkers | None = None,
+        on_frame: FrameTap | None = None,
     ) -> None:
         self.stages = stages
         self.settings = settings
@@ -125,9 +167,13 @@ class Assistant:
         actions = stages.responder.actions
         self._ringer = actions.ringer if actions is not None else None
         self._bell: asyncio.Task[None] | None = None
-        self._listen_worker = Worker("voiced-listen", max_queue=256)
-        self._asr_worker = Worker("voiced-asr", max_queue=256)
-        self._tts_worker = Worker("voiced-tts", max_queue=8)
+        self._own_workers = workers is None
+        self.workers = workers or StageWorkers.create()
+        self._listen_worker = self.workers.listen
+        self._asr_worker = self.workers.asr
+        self._tts_worker = self.workers.tts
+        self._on_frame = on_frame  # e.g. the web console's microphone level
+        self.remote: RemotePipeline | None = None  # set: requests go to Home Assistant
         self.listener = self._make_listener(deterministic=False)
         self._wire_output(stages.sink)
 
@@ -232,6 +278,8 @@ class Assistant:
         if self._ringer is not None and self._ringer.is_ringing:
             self._ringer.stop_ringing(why="input ended")
         await self.wait_idle()
+        if isinstance(self.phase, FollowUp):  # a window opened by the last reply: nobody is left
+            self._set_phase(Idle())
 
     async def on_frame(self, frame: AudioFrame) -> None:
         phase = self.phase
@@ -240,13 +288,21 @@ class Assistant:
         except StageError as err:
             await self._listener_failed(err, frame)
             return
+        if self.remote is not None:
+            self.remote.hear(frame)
         if event is not None:
             await self._on_event(event, phase)
+        if self._on_frame is not None:
+            self._on_frame(frame.samples)
         if self._ringer is not None:
             await self._tend_bell()
 
     async def _on_event(self, event: Event, heard_in: Phase) -> None:
-        if isinstance(event, Woke):
+        if isinstance(event, Woke) and self.remote is not None:
+            hit = event.hit
+            log.info("wake word %s (%.2f): request to Home Assistant", hit.model, hit.score)
+            await self.remote.wake(event.hit.model, event.lead_in)
+        elif isinstance(event, Woke):
             await self._woke(event)
         elif isinstance(event, SpeechBegan):
             await self._interrupt()
@@ -516,8 +572,8 @@ class Assistant:
         self._silence_bell()
         for task in list(self._background):
             task.cancel()
-        for worker in (self._listen_worker, self._asr_worker, self._tts_worker):
-            worker.close()
+        if self._own_workers:
+            self.workers.close()
 
 
 def _turn_id(phase: Phase) -> int | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import ErrorCode
+from daemon.tts.text import join_sentences
 
 
 class Outcome(StrEnum):
@@ -110,7 +111,7 @@ class TurnRecord:
 
     def summary(self) -> str:
         t = self.timings()
-        spoken = " ".join(self.reply_text) if self.reply_text else None
+        spoken = join_sentences(self.reply_text) or None
         return (
             f"turn {self.turn_id} outcome={self.outcome} "
             f"wake={self.wake_model}:{self.wake_score:.2f} rec={self.recording_seconds:.2f}s "

@@ -19,6 +19,7 @@ from daemon.config import Deadlines, Persona
 from daemon.errors import ErrorCode, StageError
 from daemon.llm.responder import Responder
 from daemon.tts.base import Cancellable, Synthesizer
+from daemon.tts.text import join_sentences
 from daemon.turn.phases import State
 from daemon.turn.phrases import error_message, not_heard_message
 from daemon.turn.record import Outcome, TurnRecord
@@ -75,7 +76,7 @@ class ReplyPipeline:
             async with asyncio.timeout(self.deadlines.reply):
                 await self.speaker.speak(turn, pieces, persona, lambda: step(State.SPEAKING))
         finally:
-            self.responder.remember(text, reply, spoken_text(turn.reply_text, persona))
+            self.responder.remember(text, reply, join_sentences(turn.reply_text))
         return not reply.ends_conversation
 
     async def _transcript(self, utterance: Utterance) -> Transcript:
@@ -127,7 +128,3 @@ class ReplyPipeline:
         if isinstance(self.tts, Cancellable):
             self.tts.cancel()
 
-
-def spoken_text(sentences: list[str], persona: Persona) -> str:
-    """The sentences as one text: no spaces between Chinese sentences."""
-    return ("" if persona.language == "zh" else " ").join(sentences)

@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.bench import (
     asr_bench,
     barge_in,
+    console_bench,
     endpointing,
     funasr_bench,
     latency,
@@ -37,6 +38,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
     "asr": asr_bench.run,
+    "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"

@@ -210,12 +210,3 @@ def test_a_bad_wyoming_setting_is_a_one_line_config_error(tmp_path: Path) -> Non
     done = run_voiced("wyoming", "--config", str(config))
     assert done.returncode == 78
     assert done.stderr.strip().count("\n") == 0 and "wyoming.port" in done.stderr
-
-
-def test_voiced_run_refuses_the_satellite_mode_until_it_is_wired(tmp_path: Path) -> None:
-    from tests.conftest import run_voiced
-
-    config = tmp_path / "voiced.yaml"
-    config.write_text(f"persona: {CONFIG.parent / 'persona.yaml'}\nmode: ha-satellite\n")
-    done = run_voiced("run", "--config", str(config))
-    assert done.returncode == 78 and "mode" in done.stderr and "Traceback" not in done.stderr

@@ -4,6 +4,7 @@ with the real backoff policy, and nothing (threads, tasks, file descriptors) lef
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -96,3 +97,25 @@ def test_fifty_losses_and_returns() -> None:
     assert tasks_left == 0
     assert threading.active_count() <= threads
     assert open_fds() <= fds
+
+
+def test_a_microphone_that_never_existed_is_not_called_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> list[str]:
+        mic = FlakyMicrophone()
+        mic.present = False
+        statuses: list[str] = []
+        source = ResilientSource(mic.open, statuses.append)
+        listener = asyncio.create_task(anext(aiter(source.frames())))
+        await asyncio.sleep(0.3)
+        mic.present = True
+        await asyncio.wait_for(listener, 5)
+        await source.close()
+        return statuses
+
+    caplog.set_level(logging.INFO)
+    statuses = asyncio.run(scenario())
+    assert statuses[0].startswith("no microphone yet, retrying in")
+    assert not any("lost" in s for s in statuses)
+    assert "microphone is open" in caplog.text and "microphone is back" not in caplog.text

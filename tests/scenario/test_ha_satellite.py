@@ -342,3 +342,41 @@ def test_the_sink_box_plays_earcons_as_configured_and_always_rings(enabled: bool
     run(scenario())
     assert heard == sink.chunks and max(c.duration for c in sink.chunks) < 0.2  # sliced
     assert timers == [TimerEvent(kind="finished", id="t1")]
+
+
+# --- the turn machine hands requests to the satellite (mode ha-satellite) ----------------------
+
+
+class RecordingRemote:
+    """What the turn machine gives a remote pipeline: wake words with their lead-in, frames."""
+
+    def __init__(self) -> None:
+        self.wakes: list[tuple[str, float]] = []
+        self.frames = 0
+
+    def hear(self, frame) -> None:  # type: ignore[no-untyped-def]
+        self.frames += 1
+
+    async def wake(self, name: str, preroll=()) -> bool:  # type: ignore[no-untyped-def]
+        self.wakes.append((name, sum(f.duration for f in preroll)))
+        return True
+
+
+def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipeline() -> None:
+    from tests.fixtures.fakes import Rig, request
+
+    rig = Rig()
+    remote = RecordingRemote()
+    original = rig.assistant
+
+    def with_remote():  # type: ignore[no-untyped-def]
+        assistant = original()
+        assistant.remote = remote
+        return assistant
+
+    rig.assistant = with_remote  # type: ignore[method-assign]
+    timeline = request().silence(3)
+    rig.run(timeline)
+    assert [name for name, _ in remote.wakes] == ["fake_wake"]
+    assert remote.frames == len(timeline.frames())  # every frame offered to the stream
+    assert rig.turns == [] and rig.asr.fed_samples == 0 and rig.tts.texts == []

@@ -100,7 +100,7 @@ def test_every_state_has_a_way_back_to_idle() -> None:
     ("old", "new"),
     [
         (State.IDLE, State.THINKING),
-        (State.IDLE, State.FOLLOW_UP),
+        (State.IDLE, State.TRANSCRIBING),
         (State.FOLLOW_UP, State.TRANSCRIBING),
         (State.SPEAKING, State.THINKING),
     ],
