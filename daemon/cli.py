@@ -18,7 +18,7 @@ from typing import Any
 from daemon import __version__
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.config import Settings, load_settings
-from daemon.errors import ConfigError
+from daemon.errors import ConfigError, FileProblem
 from daemon.models.errors import ModelMissing
 from daemon.notify import Notifier
 
@@ -97,18 +97,43 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
+    check_file_args(args)  # before the models load: a wrong path costs no minutes
     notifier = Notifier()
     notifier.status("loading models")
     sink = open_sink(args, settings)
-    stages = build_stages(settings, sink)
-    source = open_source(args, settings, notifier)
-    from daemon.turn.record import TurnLog
+    code = EXIT_FAILURE
+    try:
+        stages = build_stages(settings, sink)
+        source = open_source(args, settings, notifier)
+        from daemon.turn.record import TurnLog
 
-    turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
-    daemon = Daemon(settings, stages, source, notifier, turn_log=TurnLog(turns) if turns else None)
-    code = asyncio.run(run_daemon(daemon, args, turns))
+        turns = turn_log_path(settings) if settings.daemon.turn_log != "" else None
+        log_file = TurnLog(turns) if turns else None
+        daemon = Daemon(settings, stages, source, notifier, turn_log=log_file)
+        code = asyncio.run(run_daemon(daemon, args, turns))
+    finally:
+        finish_output(sink, code == EXIT_OK)
     exit_now_if_threads_are_stuck(code)
     return code
+
+
+def check_file_args(args: argparse.Namespace) -> None:
+    """--input must be readable audio, --output creatable (FileProblem: 66, 65, 73)."""
+    from daemon.audio.wavfile import check_input, check_output
+
+    if args.input:
+        check_input(Path(args.input))
+    if args.output:
+        check_output(Path(args.output))
+
+
+def finish_output(sink: AudioSink, succeeded: bool) -> None:
+    """A file sink's reply WAV is put in place after a successful run, removed otherwise."""
+    commit, discard = getattr(sink, "commit", None), getattr(sink, "discard", None)
+    if succeeded and callable(commit):
+        commit()
+    elif callable(discard):
+        discard()
 
 
 async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) -> int:
@@ -125,7 +150,13 @@ async def run_daemon(daemon: Any, args: argparse.Namespace, turns: Path | None) 
 
 def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     """A model call stuck in native code would keep the interpreter from exiting: don't wait
-    for it longer than `grace` seconds (idle worker threads finish well within that)."""
+    for it longer than `grace` seconds (idle worker threads finish well within that).
+
+    After a stop signal the process also ends here, without the interpreter's teardown of the
+    native libraries (about 2 s, during which a second signal would kill it by signal instead
+    of taking the documented forced exit)."""
+    from daemon.service import stop_signalled
+
     deadline = time.monotonic() + grace
     main = threading.main_thread()
     workers = [t for t in threading.enumerate() if t is not main and not t.daemon]
@@ -134,7 +165,10 @@ def exit_now_if_threads_are_stuck(code: int, grace: float = 2.0) -> None:
     stuck = [t.name for t in workers if t.is_alive()]
     if stuck:
         log.warning("exiting with worker threads still busy: %s", ", ".join(stuck))
+    if stuck or stop_signalled():
         logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
 
 
@@ -376,13 +410,19 @@ def cmd_say(args: argparse.Namespace) -> int:
     settings = load(args)
     tts = make_synthesizer(settings.daemon.tts, settings.models_dir())
 
+    sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
+
     async def speak() -> None:
-        sink = WavFileSink(Path(args.output), settings.daemon.audio.output.sample_rate)
         for chunk in tts.synthesize(args.text, settings.persona):
             await sink.play(chunk)
         await sink.close()
 
-    asyncio.run(speak())
+    try:
+        asyncio.run(speak())
+    except BaseException:
+        sink.discard()
+        raise
+    sink.commit()
     return EXIT_OK
 
 
@@ -404,10 +444,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """ASR and TTS for many boxes over HTTP (daemon/serve/app.py); models load before listening."""
-    import uvicorn
-
     from daemon.config import ServeSettings
     from daemon.serve.app import create_app, load_engines
+    from daemon.serve.server import run_server
 
     settings = load(args)
     setup_logging(args.log_level or settings.daemon.log_level)
@@ -417,7 +456,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings, load_engines(settings))
     host, port = args.host or serve.host, serve.port if args.port is None else args.port
     log.info("serving on http://%s:%s/v1", host, port)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    run_server(app, serve, host, port)
     return EXIT_OK
 
 
@@ -592,5 +631,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ModelMissing) as err:
         print(f"voiced: configuration error: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    except FileProblem as err:  # sysexits: 66 no input, 65 bad data, 73 cannot create
+        print(f"voiced: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         return EXIT_OK

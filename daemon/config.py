@@ -25,8 +25,12 @@ from pydantic import (
 )
 
 from daemon.errors import ConfigError
+from daemon.safe_yaml import MAX_YAML_BYTES, load_strict
 
-PositiveSeconds = Annotated[float, Field(gt=0)]
+MAX_SECONDS = 86_400.0  # no timeout or period in voiced is longer than a day
+PositiveSeconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
+MIN_RATE, MAX_RATE = 8000, 192_000  # sample rates a device or a WAV file may sensibly have
+MAX_MESSAGE_CHARS = 300  # of a config error's reason: a 1 MB value is not echoed back
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -45,7 +49,7 @@ def read_key(env: str | None, file: str | None) -> str | None:
 class Section(BaseModel):
     """Every config section rejects unknown keys: a typo is an error, not a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- voiced.yaml -------------------------------------------------------------------------------
@@ -57,7 +61,10 @@ class InputSettings(Section):
         description="Microphone: a name substring or index from `voiced devices`; None = default.",
     )
     sample_rate: int | None = Field(
-        None, description="Device rate; None = the device's default. Resampled to 16 kHz."
+        None,
+        ge=MIN_RATE,
+        le=MAX_RATE,
+        description="Device rate; None = the device's default. Resampled to 16 kHz.",
     )
     queue_seconds: PositiveSeconds = Field(
         2.0,
@@ -70,7 +77,7 @@ class OutputSettings(Section):
         None, description="Speaker: name substring or index; None = default."
     )
     sample_rate: int = Field(
-        16000, gt=0, description="Rate at which replies are played or written."
+        16000, ge=MIN_RATE, le=MAX_RATE, description="Rate at which replies are played or written."
     )
 
 
@@ -106,7 +113,10 @@ class WakeSettings(Section):
         0.5, gt=0, lt=1, description="Score at or above which the wake word fires."
     )
     refractory_seconds: float = Field(
-        2.0, ge=0, description="Audio time after a detection during which it cannot fire again."
+        2.0,
+        ge=0,
+        le=60,
+        description="Audio time after a detection during which it cannot fire again.",
     )
     quiet_gate: bool = Field(
         True, description="Skip wake inference while the room is quiet (saves most idle CPU)."
@@ -134,6 +144,21 @@ class EndpointSettings(Section):
     )
     unfinished_silence_seconds: PositiveSeconds = Field(
         1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
+    )
+    mode: Literal["smart-turn", "adaptive", "fixed"] = Field(
+        "smart-turn",
+        description="smart-turn: a short silence asks the end-of-turn model whether the turn "
+        "sounds finished; adaptive: the hangover follows the partial transcript; fixed: "
+        "silence_seconds always.",
+    )
+    judge_silence_seconds: PositiveSeconds = Field(
+        0.2, le=2.0, description="smart-turn: silence after which the model is first asked."
+    )
+    judge_interval_seconds: PositiveSeconds = Field(
+        0.3, le=2.0, description="smart-turn: ask again this often while the silence lasts."
+    )
+    complete_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="smart-turn: P(complete) that ends the turn."
     )
     min_speech_seconds: PositiveSeconds = Field(
         0.2, description="Speech needed before silence can end the recording."
@@ -377,12 +402,39 @@ class ServeSettings(Section):
     capacity: int = Field(
         8, ge=1, le=1024, description="Requests admitted at once (running + queued); 503 beyond."
     )
-    retry_after_seconds: int = Field(1, ge=1, description="Retry-After sent with a 503.")
+    retry_after_seconds: int = Field(1, ge=1, le=3600, description="Retry-After sent with a 503.")
     max_request_bytes: int = Field(
-        10_000_000, gt=0, description="Largest request body accepted (413 beyond)."
+        10_000_000,
+        gt=0,
+        le=1_000_000_000,
+        description="Largest request body accepted (413 beyond).",
     )
     max_audio_seconds: PositiveSeconds = Field(60.0, description="Longest audio transcribed.")
-    max_text_chars: int = Field(1000, gt=0, description="Longest text synthesized.")
+    max_text_chars: int = Field(1000, gt=0, le=100_000, description="Longest text synthesized.")
+    header_seconds: PositiveSeconds = Field(
+        10.0,
+        description="A connection that has not sent a whole request head this long after it "
+        "opened (or after its last response) is closed.",
+    )
+    body_seconds: PositiveSeconds = Field(
+        30.0,
+        description="Deadline to receive a request's whole body (408 beyond); the body is read "
+        "before the request takes a capacity slot, so a slow sender cannot hold one.",
+    )
+    max_connections: int = Field(
+        512,
+        ge=1,
+        le=65536,
+        description="Open connections at once; more are closed at once. Also kept below the "
+        "process's file descriptor limit (LimitNOFILE in the unit).",
+    )
+    max_seed_voices: int = Field(
+        64,
+        ge=0,
+        le=100_000,
+        description="Distinct `seed-N` voices the server stores (one small file each); a new "
+        "seed beyond this is refused with 400. Voices already stored stay usable.",
+    )
 
     def api_keys(self) -> frozenset[str]:
         """The accepted keys from the environment and the key file (never logged)."""
@@ -648,18 +700,45 @@ class PersonaLlm(Section):
 class PersonaMemory(Section):
     turns: int = Field(6, ge=0, le=50, description="Exchanges remembered; 0 = every turn is new.")
     max_tokens: int = Field(
-        1500, ge=100, description="Budget for system prompt + history + request (estimated)."
+        1500,
+        ge=100,
+        le=1_000_000,
+        description="Budget for system prompt + history + request (estimated).",
     )
     idle_reset_seconds: PositiveSeconds = Field(
         300.0, description="Forget the conversation after this long without a turn."
     )
 
 
+MAX_PROMPT_CHARS = 8000  # sent with every turn: a whole book would cost every turn its latency
+
+
+def _one_line(text: str) -> str:
+    """A name that appears in log lines: no newlines or other control characters."""
+    if any(ch < " " or ch == "\x7f" for ch in text):
+        raise ValueError("must be one line without control characters")
+    return text
+
+
+def _has_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must contain text, not only whitespace")
+    return text
+
+
 class Persona(Section):
-    name: str = Field(min_length=1, description="What the assistant calls itself.")
+    name: str = Field(
+        min_length=1, max_length=64, description="What the assistant calls itself (one line)."
+    )
     language: Literal["en", "zh"] = Field(description="Language of replies and spoken errors.")
-    system_prompt: str = Field(min_length=1)
-    greeting: str | None = Field(None, description="Spoken once at start-up; None = silent start.")
+    system_prompt: str = Field(
+        min_length=1,
+        max_length=MAX_PROMPT_CHARS,
+        description="Sent with every turn, so it is capped at 8000 characters.",
+    )
+    greeting: str | None = Field(
+        None, max_length=500, description="Spoken once at start-up; None = silent start."
+    )
     voice: Voice = Voice()
     llm: PersonaLlm = PersonaLlm()
     memory: PersonaMemory = PersonaMemory()
@@ -672,6 +751,16 @@ class Persona(Section):
     wake_word: str | None = Field(
         None, description="Overrides voiced.yaml's wake.model (read at start-up)."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_line(cls, name: str) -> str:
+        return _one_line(_has_text(name))
+
+    @field_validator("system_prompt")
+    @classmethod
+    def _prompt_has_text(cls, prompt: str) -> str:
+        return _has_text(prompt)
 
 
 class Settings(BaseModel):
@@ -702,24 +791,22 @@ def default_models_dir() -> Path:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from `path`; any problem is a ConfigError naming the file (and line)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
-    return parse_yaml(text, path)
+    return parse_yaml(_read_capped(path), path)
 
 
 def parse_yaml(text: str, path: Path) -> dict[str, Any]:
-    """A YAML mapping from `text` (the contents of `path`, which errors name)."""
+    """A YAML mapping from `text` (the contents of `path`, which errors name), parsed strictly:
+    no aliases, no duplicate keys, bounded nesting and size (daemon/safe_yaml.py)."""
+    if len(text.encode("utf-8")) > MAX_YAML_BYTES:
+        limit = MAX_YAML_BYTES // 1024
+        raise ConfigError(str(path), "", f"over {limit} KiB; is it the right file?")
     try:
-        data = yaml.safe_load(text)
+        data = load_strict(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), "", f"not valid YAML: {where}{problem}") from None
+        raise ConfigError(str(path), "", f"not valid YAML: {where}{_bounded(problem)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -727,6 +814,32 @@ def parse_yaml(text: str, path: Path) -> dict[str, Any]:
             str(path), "", f"must be a mapping of settings, not {type(data).__name__}"
         )
     return data
+
+
+def _read_capped(path: Path) -> str:
+    """The file's text, refused beyond MAX_YAML_BYTES (read no further than that)."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "", "is a folder, not a file") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_YAML_BYTES:
+        limit = MAX_YAML_BYTES // 1024
+        raise ConfigError(str(path), "", f"over {limit} KiB; is it the right file?")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """One line of at most `limit` characters: a message never echoes a whole bad value."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -756,8 +869,8 @@ def _first_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
     if err["type"] == "extra_forbidden":
         reason = "unknown setting (check the spelling; see config/voiced.yaml for the known ones)"
     elif "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
-        reason = f"{reason} (got {err['input']!r})"
-    return loc, reason
+        reason = f"{reason} (got {_bounded(repr(err['input']), 80)})"
+    return loc, _bounded(reason)
 
 
 def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) -> ModelT:
@@ -772,7 +885,8 @@ def validate(model: type[ModelT], sources: list[tuple[Path, dict[str, Any]]]) ->
         culprit = next(
             (p for p, layer in reversed(sources) if _has_path(layer, loc)), sources[0][0]
         )
-        raise ConfigError(str(culprit), ".".join(str(part) for part in loc), reason) from None
+        field = _bounded(".".join(str(part) for part in loc), 120)
+        raise ConfigError(str(culprit), field, reason) from None
 
 
 def load_persona(path: Path) -> Persona:

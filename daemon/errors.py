@@ -47,3 +47,15 @@ class ConfigError(Exception):
         self.file = file
         self.field = field
         self.reason = reason
+
+
+class FileProblem(Exception):
+    """A file named on the command line cannot be used: one line and a sysexits code."""
+
+    NO_INPUT, DATA_ERROR, CANNOT_CREATE = 66, 65, 73  # EX_NOINPUT, EX_DATAERR, EX_CANTCREAT
+
+    def __init__(self, exit_code: int, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.exit_code = exit_code
+        self.path = path
+        self.reason = reason

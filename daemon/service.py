@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from daemon.turn.machine import (
 )
 from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
+from daemon.vad.judge import make_judge
 from daemon.wake import make_wake_detector
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
@@ -62,7 +64,8 @@ class PersonaHolder:
     """The persona in force; a reload that fails validation keeps the old one.
 
     Reloaded on SIGHUP and when the file changes (polled: no inotify dependency, and it also
-    notices a file replaced by an editor's rename).
+    notices a file replaced by an editor's rename). A deleted file is reported once and the
+    persona in force stays; whatever a broken file makes the loader raise, the watcher lives on.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -93,6 +96,14 @@ class PersonaHolder:
         except ConfigError as err:
             log.error("persona not reloaded, keeping %r: %s", self.current.name, err)
             return False
+        except Exception as exc:  # the loader's own bug must not kill the watcher
+            log.error(
+                "persona not reloaded, keeping %r: %s: %s",
+                self.current.name,
+                self.path,
+                type(exc).__name__,
+            )
+            return False
         if persona.wake_word != self.current.wake_word:
             log.warning("persona wake_word change takes effect at the next restart")
         if persona.language != self.current.language:
@@ -107,8 +118,20 @@ class PersonaHolder:
         """Reload whenever the file's mtime or size changes."""
         while True:
             await asyncio.sleep(interval)
-            if self._stamp() not in (self._seen, None):
-                self.reload()
+            self.poll()
+
+    def poll(self) -> None:
+        """One look at the file: reload if it changed, say so once if it is gone."""
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return
+        if stamp is None:
+            self._seen = None
+            log.error(
+                "persona file %s is gone; keeping %r until it is back", self.path, self.current.name
+            )
+            return
+        self.reload()
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
@@ -181,6 +204,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         ),
         responder=responder,
         tts=make_synthesizer(d.tts, models),
+        judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
 
@@ -374,9 +398,16 @@ class Daemon:
         def stop() -> None:
             nonlocal signals
             signals += 1
+            _STOP_SIGNALLED.set()
             if signals > 1:
-                log.warning("second signal: exiting now")
-                os._exit(1)  # the main thread, on purpose: the one place a hard exit belongs
+                forced_exit()
+            # The loop resets its handlers to the default (death by signal) when it closes,
+            # and a second signal may come during the rest of shutdown: from now on it is
+            # handled outside the loop, so it always takes the forced exit.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+                    signal.signal(sig, lambda *_: forced_exit())
             main.cancel()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -384,6 +415,20 @@ class Daemon:
                 loop.add_signal_handler(sig, stop)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, persona.reload)
+
+
+_STOP_SIGNALLED = threading.Event()
+
+
+def stop_signalled() -> bool:
+    """Whether SIGTERM/SIGINT asked this process to stop (the CLI then ends it at once)."""
+    return _STOP_SIGNALLED.is_set()
+
+
+def forced_exit() -> None:
+    """The documented answer to a second SIGTERM/SIGINT: exit 1 now, whatever still runs."""
+    log.warning("second signal: exiting now")
+    os._exit(1)  # the main thread, on purpose: the one place a hard exit belongs
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -29,8 +29,7 @@ from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import FunasrSettings
 from daemon.errors import StageError
-from daemon.models.errors import ModelMissing
-from daemon.models.errors import ModelUnusable as UnusableModel
+from daemon.models.errors import ModelDamaged, ModelMissing
 
 __all__ = [
     "FETCH_COMMAND",
@@ -61,7 +60,7 @@ _TAG = re.compile(r"<\|([^|]*)\|>")  # SenseVoice's <|zh|><|HAPPY|><|Speech|><|w
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
-class ModelUnusable(UnusableModel):
+class ModelUnusable(ModelDamaged):
     """FunASR cannot load or run the files (corrupt, truncated, wrong kind); exit 78."""
 
     def __init__(self, what: str, path: Path, reason: str) -> None:

@@ -33,7 +33,7 @@ from daemon.audio.frames import SAMPLE_RATE
 from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
 from daemon.errors import StageError
-from daemon.models.errors import ModelMissing, ModelUnusable
+from daemon.models.errors import ModelDamaged, ModelMissing
 from daemon.models.whisper import (
     REQUIRED_FILES,
     VOCABULARIES,
@@ -73,9 +73,9 @@ def check_model(folder: Path, size: str) -> None:
         size_now = path.stat().st_size if path.is_file() else None
         if not isinstance(entry, dict) or size_now != entry.get("size"):
             reason = f"{name} is {size_now} bytes, the manifest says {entry.get('size')}"
-            raise ModelUnusable(what, path, reason, command)
+            raise ModelDamaged(what, path, reason, command)
     if manifest == {}:
-        raise ModelUnusable(what, folder, "its voiced-manifest.json is unreadable", command)
+        raise ModelDamaged(what, folder, "its voiced-manifest.json is unreadable", command)
 
 
 def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
@@ -93,7 +93,7 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
         )
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        raise ModelUnusable(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
+        raise ModelDamaged(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ class WhisperTranscriber:
         try:
             self._decoder.decode(_warmup_audio().astype(np.float32) / 32768.0, self.prompt)
         except StageError as err:
-            raise ModelUnusable(
+            raise ModelDamaged(
                 f"Whisper model {settings.model}", folder, err.detail, fetch_command(settings.model)
             ) from err
         log.info(

@@ -68,6 +68,49 @@ def run(cmd: list[str], dry_run: bool, env: dict[str, str] | None = None) -> Non
         subprocess.run(cmd, check=True, env={**os.environ, **(env or {})})
 
 
+def run_soft(cmd: list[str], dry_run: bool) -> bool:
+    """A service-manager command whose failure is reported, not fatal: files are placed (or
+    removed) whether or not systemd can be told about them right now."""
+    say("$ " + " ".join(cmd))
+    if dry_run:
+        return True
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        say(f"  failed: {exc}")
+        return False
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        say(f"  failed (exit {done.returncode}): {lines[-1] if lines else 'no message'}")
+    return done.returncode == 0
+
+
+def manager_running(flavour: str) -> bool:
+    """Whether systemctl can reach the (user or system) service manager from here: not so in a
+    container, over plain su/sudo without a login session, or on a box without systemd."""
+    if shutil.which("systemctl") is None:
+        return False
+    cmd = ["systemctl", *(["--user"] if flavour == "user" else []), "show-environment"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def ctl(lay: Layout) -> list[str]:
+    return ["systemctl", "--user"] if lay.flavour == "user" else ["systemctl"]
+
+
+def enable_later_hint(lay: Layout) -> str:
+    """The commands that enable the installed unit once a service manager is reachable."""
+    systemctl = " ".join(ctl(lay))
+    hint = f"{systemctl} daemon-reload && {systemctl} enable --now voiced"
+    if lay.flavour == "user":
+        hint += f"; loginctl enable-linger {pwd.getpwuid(os.getuid()).pw_name}"
+    return hint
+
+
 # --- steps -------------------------------------------------------------------------------------
 
 
@@ -188,12 +231,24 @@ def system_account(dry_run: bool) -> None:
         )
 
 
-def enable(lay: Layout, dry_run: bool) -> None:
-    ctl = ["systemctl", "--user"] if lay.flavour == "user" else ["systemctl"]
-    run([*ctl, "daemon-reload"], dry_run)
-    run([*ctl, "enable", "voiced.service"], dry_run)
+def enable(lay: Layout, dry_run: bool) -> bool:
+    """Tell systemd about the unit and enable it; False (and how to do it later) when no
+    service manager is reachable or it refuses."""
+    if not dry_run and not manager_running(lay.flavour):
+        kind = "user " if lay.flavour == "user" else ""
+        say(f"no {kind}systemd manager is reachable here, so the unit is installed but not enabled")
+        say(f"enable it later, from a login session: {enable_later_hint(lay)}")
+        return False
+    done = run_soft([*ctl(lay), "daemon-reload"], dry_run)
+    done = done and run_soft([*ctl(lay), "enable", "voiced.service"], dry_run)
     if lay.flavour == "user":
-        run(["loginctl", "enable-linger", pwd.getpwuid(os.getuid()).pw_name], dry_run)
+        user = pwd.getpwuid(os.getuid()).pw_name
+        if not run_soft(["loginctl", "enable-linger", user], dry_run):
+            say(f"without lingering it runs only while you are logged in: "
+                f"loginctl enable-linger {user}")
+    if not done:
+        say(f"enable it by hand: {enable_later_hint(lay)}")
+    return done
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -215,24 +270,31 @@ def install(args: argparse.Namespace, lay: Layout) -> int:
     place_readme(lay, args.dry_run)
     say(f"unit: {place_unit(lay, args.full, args.dry_run)}")
     say(profile_note(lay, args.full))
-    if args.enable:
-        enable(lay, args.dry_run)
+    if args.enable and not enable(lay, args.dry_run):
+        say("done, not enabled (see above).")
+        return 0
     logs = "journalctl --user -u voiced -f" if lay.flavour == "user" else "journalctl -u voiced -f"
-    start = "systemctl --user start voiced" if lay.flavour == "user" else "systemctl start voiced"
-    say(f"done. Start it with `{start}`; follow it with `{logs}`.")
+    say(f"done. Start it with `{' '.join(ctl(lay))} start voiced`; follow it with `{logs}`.")
     return 0
 
 
 def uninstall(args: argparse.Namespace, lay: Layout) -> int:
-    ctl = ["systemctl", "--user"] if lay.flavour == "user" else ["systemctl"]
-    if lay.unit.exists() and args.enable:
-        run([*ctl, "disable", "--now", "voiced.service"], args.dry_run)
+    """Stop and disable the unit when systemd is reachable; remove the files in any case."""
+    managed = args.enable and (args.dry_run or manager_running(lay.flavour))
+    if args.enable and not managed:
+        say("no systemd manager is reachable here; removing the files only")
+    if lay.unit.exists() and managed:
+        run_soft([*ctl(lay), "disable", "--now", "voiced.service"], args.dry_run)
     for path in (lay.unit, lay.venv):
         say(f"removing {path}")
         if not args.dry_run:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    if args.enable:
-        run([*ctl, "daemon-reload"], args.dry_run)
+    for target in ("default.target.wants", "multi-user.target.wants"):
+        wants = lay.unit_dir / target / "voiced.service"
+        if wants.is_symlink() and not args.dry_run:  # left by an enable systemd never undid
+            wants.unlink()
+    if managed:
+        run_soft([*ctl(lay), "daemon-reload"], args.dry_run)
     if args.purge:
         for path in (lay.config, lay.models):
             say(f"removing {path}")

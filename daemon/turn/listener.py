@@ -25,6 +25,7 @@ from daemon.turn.phases import FollowUp, Phase, Recording, Replying, State
 from daemon.turn.recording import Recording as Listening
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import HYSTERESIS, Decision
+from daemon.vad.judge import TurnJudge
 from daemon.wake.base import WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
@@ -92,9 +93,11 @@ class Listener:
         gate: QuietGate | None = None,
         guard: SelfTriggerGuard | None = None,
         echo: EchoCanceller | None = None,
+        judge: TurnJudge | None = None,
     ) -> None:
         self._wake = wake
         self._vad = vad
+        self._judge = judge  # Smart Turn: does the request sound finished at a pause?
         self._gate = gate
         self._guard = guard
         self._echo = echo
@@ -212,7 +215,7 @@ class Listener:
 
     def new_listening(self, endpoint: EndpointSettings) -> Listening:
         try:
-            return Listening(self._vad, endpoint, self.settings.vad_threshold)
+            return Listening(self._vad, endpoint, self.settings.vad_threshold, judge=self._judge)
         except Exception as exc:
             raise StageError(ErrorCode.VAD_FAILED, f"{type(exc).__name__}: {exc}") from exc
 

@@ -64,6 +64,7 @@ from daemon.turn.reply import ReplyPipeline, Step
 from daemon.turn.speaking import Speaker
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision
+from daemon.vad.judge import TurnJudge
 from daemon.wake.base import WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
@@ -88,6 +89,7 @@ class Stages:
     guard: SelfTriggerGuard | None = None  # None: no barge-in protection (or AEC does it)
     echo: EchoCanceller | None = None  # cleans the microphone of the box's own voice
     gate: QuietGate | None = None  # skips wake inference in a quiet room (wraps `wake`)
+    judge: TurnJudge | None = None  # endpoint.mode smart-turn: the end-of-turn model
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,9 @@ class Assistant:
             barge_in=s.barge_in,
             deterministic=deterministic,
         )
-        return Listener(st.wake, st.vad, listen, gate=st.gate, guard=st.guard, echo=st.echo)
+        return Listener(
+            st.wake, st.vad, listen, gate=st.gate, guard=st.guard, echo=st.echo, judge=st.judge
+        )
 
     def _wire_output(self, sink: AudioSink) -> None:
         """Speaker -> monitored sink (tells the listener, a chunk ahead, what the box will

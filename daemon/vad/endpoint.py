@@ -3,10 +3,20 @@
 A small pure object (after Home Assistant's VoiceCommandSegmenter): it is fed the length of each
 VAD chunk and its speech probability, and answers whether to keep recording. Nothing here reads a
 clock, so tests drive it with floats and a WAV file always ends at the same sample.
+
+Three modes (`endpoint.mode`):
+- fixed: a fixed silence (`silence_seconds`) ends the request.
+- adaptive: the silence depends on the streaming partial transcript (`hangover_for`).
+- smart-turn: at a short silence (`judge_silence_seconds`) an end-of-turn judge (Smart Turn)
+  is asked whether the turn sounds finished; yes ends it there, no keeps listening and asks
+  again every `judge_interval_seconds`, up to `unfinished_silence_seconds`. A partial transcript
+  that ends on a word needing more ("for", "的") vetoes the judge's yes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from daemon.config import EndpointSettings
@@ -21,10 +31,28 @@ class Decision(StrEnum):
     MAX_LENGTH = "max-length"  # speech went on to the hard cap
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One answer of the end-of-turn judge: at audio time `at`, after `silence` seconds of it."""
+
+    at: float
+    silence: float
+    probability: float
+
+
+Judge = Callable[[], float]  # P(turn complete) for the audio heard so far
+
+
 class Endpointer:
-    def __init__(self, settings: EndpointSettings, threshold: float = 0.5) -> None:
+    def __init__(
+        self, settings: EndpointSettings, threshold: float = 0.5, judge: Judge | None = None
+    ) -> None:
+        """`judge`: asked in smart-turn mode; without one smart-turn falls back to adaptive."""
         self._settings = settings
         self._threshold = threshold
+        self._judge = judge if settings.mode == "smart-turn" else None
+        self.verdict: Verdict | None = None  # the judge's latest answer in this silence, if any
+        self._next_judgement = settings.judge_silence_seconds
         self.elapsed = 0.0
         self.speech_seconds = 0.0
         self.speech_started = False
@@ -41,6 +69,8 @@ class Endpointer:
         """`hangover`: the silence that ends this request, if the caller knows better than the
         default (see `hangover_for`)."""
         self._hangover = self._settings.silence_seconds if hangover is None else hangover
+        if self._judge is not None:
+            self._hangover = self._settings.unfinished_silence_seconds
         self.elapsed += seconds
         self._update_speaking(speech_prob)
         if self._speaking:
@@ -54,7 +84,28 @@ class Endpointer:
         else:
             self._speech_run = 0.0
             self._silence_run += seconds
+        if self._speaking:
+            self.verdict = None
+            self._next_judgement = self._settings.judge_silence_seconds
+        elif self._judged_complete(hangover):
+            return Decision.END_OF_SPEECH
         return self._decide()
+
+    def _judged_complete(self, hangover: float | None) -> bool:
+        """Smart-turn mode: ask the judge at each checkpoint of this silence.
+
+        A partial transcript that sounds unfinished (its hangover is the long one) vetoes a yes.
+        """
+        s = self._settings
+        if self._judge is None or not self.speech_started:
+            return False
+        if self._silence_run < self._next_judgement - 1e-9:
+            return False
+        while self._next_judgement <= self._silence_run + 1e-9:
+            self._next_judgement += s.judge_interval_seconds
+        self.verdict = Verdict(self.elapsed, self._silence_run, self._judge())
+        unfinished = hangover is not None and hangover >= s.unfinished_silence_seconds
+        return self.verdict.probability >= s.complete_threshold and not unfinished
 
     def _update_speaking(self, prob: float) -> None:
         if prob >= self._threshold:

@@ -12,13 +12,23 @@ import logging
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
 from daemon.host.native import native_stderr_silenced
-from daemon.models.errors import ModelMissing
+from daemon.models.errors import ModelDamaged, ModelMissing
+from daemon.models.verify import (
+    PACKAGED_FETCH,
+    check_scores,
+    checked_before,
+    mark_checked,
+    pinned_digest,
+    speech_clip,
+    verify_pinned,
+)
 from daemon.wake.base import WakeHit
 
 log = logging.getLogger(__name__)
@@ -31,6 +41,7 @@ PRETRAINED = {
     "hey_rhasspy": "hey_rhasspy_v0.1",
 }
 FETCH_HINT = "voiced models fetch"
+FEATURE = "openWakeWord feature model"
 
 
 def use_litert_as_tflite_runtime() -> None:
@@ -67,8 +78,57 @@ def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
     }
     for path in paths.values():
         if not path.is_file():
-            raise ModelMissing("openWakeWord feature model", path, FETCH_HINT)
+            raise ModelMissing(FEATURE, path, FETCH_HINT)
     return {key: str(path) for key, path in paths.items()}
+
+
+def _load_checked(model_path: Path, framework: str, features: dict[str, str]) -> Any:
+    """The openWakeWord model, its files verified and its scores on known audio checked (once
+    per process for the same files)."""
+    files = [model_path, *(Path(p) for p in features.values())]
+    what = f"wake word model {model_path.stem}"
+    fetch = PACKAGED_FETCH if pinned_digest(model_path) else f"replace {model_path}"
+    if checked_before(files):
+        return _load(model_path, framework, features, what, fetch)[0]
+    for name, path in zip([what, FEATURE, FEATURE], files, strict=True):
+        verify_pinned(name, path)
+    model, scores = _load(model_path, framework, features, what, fetch, _check_frames())
+    check_scores(what, model_path, scores, fetch)
+    mark_checked(files)
+    return model
+
+
+def _load(
+    model_path: Path,
+    framework: str,
+    features: dict[str, str],
+    what: str,
+    fetch: str,
+    frames: list[np.ndarray] | None = None,
+) -> tuple[Any, list[float]]:
+    """Load the model and score `frames` (if any); ModelDamaged if the runtime cannot."""
+    from openwakeword.model import Model  # heavy: scipy, sklearn, the runtime
+
+    try:
+        with native_stderr_silenced():  # TFLite prints an "XNNPACK delegate" line per model
+            model = Model(
+                wakeword_models=[str(model_path)], inference_framework=framework, **features
+            )
+            model.predict(np.zeros(FRAME_SAMPLES, dtype=np.int16))  # delegates start here
+            model.reset()
+            scores = [s for frame in frames or [] for s in model.predict(frame).values()]
+            model.reset()
+    except Exception as exc:  # a truncated or foreign file fails inside the runtime
+        reason = f"does not run: {type(exc).__name__}"
+        raise ModelDamaged(what, model_path, reason, fetch) from None
+    return model, scores
+
+
+def _check_frames() -> list[np.ndarray]:
+    """Silence, then the built-in speech clip, in 80 ms frames."""
+    audio = np.concatenate([np.zeros(FRAME_SAMPLES * 2, np.int16), speech_clip()])
+    starts = range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
+    return [audio[i : i + FRAME_SAMPLES] for i in starts]
 
 
 class OpenWakeWord:
@@ -80,14 +140,7 @@ class OpenWakeWord:
         features = feature_models(framework, models_dir)
         if framework == "tflite":
             use_litert_as_tflite_runtime()
-        from openwakeword.model import Model  # heavy: scipy, sklearn, the runtime
-
-        with native_stderr_silenced():  # TFLite prints an "XNNPACK delegate" line per model
-            self._model = Model(
-                wakeword_models=[str(model_path)], inference_framework=framework, **features
-            )
-            self._model.predict(np.zeros(FRAME_SAMPLES, dtype=np.int16))  # delegates start here
-            self._model.reset()
+        self._model = _load_checked(model_path, framework, features)
         self.name = model_path.stem
         self._threshold = settings.threshold
         log.debug(

@@ -21,6 +21,7 @@ from tests.bench import (
     latency,
     listen_cost,
     llm_overhead,
+    memory,
     serve_bench,
     tts_bench,
     wyoming_bench,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "asr": asr_bench.run,
     "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
+    "memory": memory.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

