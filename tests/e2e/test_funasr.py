@@ -56,7 +56,7 @@ GOLDEN = {
     "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
-GOLDEN_TURN = "请。灯。请。请。嗯，卧、卧、下、吗、灯。灯。助。请。有？你室请。给？上卧、灯。请。买关一、你厅。唱。了、听。歌、放、关了、室助。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_TURN = "灯。灯。请。你一。卧、下、吗、音、请。小，放、关暂。室这。买上请。灯。室关灯。买一、听。是，助歌、歌、请。关。"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
