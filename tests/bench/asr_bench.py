@@ -36,52 +36,16 @@ from daemon.synth.gcin import mandarin_speech
 from tests.bench.funasr_bench import rss_mb
 from tests.fixtures.audio import AudioBuilder, white_noise
 from tests.fixtures.scoring import corpus_rate
-from tests.fixtures.voices import ALSA, alsa_recordings, padded, to_int16, transcribe
-
-ZH_REQUESTS = [
-    "现在几点了",
-    "今天星期几",
-    "明天北京的天气怎么样",
-    "请把客厅的灯打开",
-    "我想听一首安静的歌",
-    "帮我定一个明天早上七点的闹钟",
-    "今天外面冷不冷",
-    "把空调的温度调高一点",
-    "我的手机放在哪里了",
-    "给妈妈打个电话",
-    "明天要不要带雨伞",
-    "请关掉卧室的灯",
-    "现在外面下雨了吗",
-    "你叫什么名字",
-    "今天是几月几号",
-    "帮我记一下明天去买牛奶",
-    "晚上吃什么好呢",
-    "声音小一点",
-    "再说一遍好吗",
-    "讲一个有意思的故事",
-    "这首歌叫什么名字",
-    "周末我们去公园散步",
-    "北京到上海有多远",
-    "一公斤是多少斤",
-    "我今天有点累了",
-    "请帮我查一下火车票",
-    "明天早上的会议几点开始",
-    "把电视打开",
-    "我想学习做饭",
-    "谢谢你的帮助",
-    "晚安，明天见",
-    "下个星期天是我的生日",
-]
-EN_REQUESTS = (
-    "what time is it",
-    "what is the date today",
-    "turn on the kitchen light",
-    "set a timer for ten minutes",
-    "tell me a joke",
-    "what is the weather like tomorrow",
-    "play some quiet music",
-    "stop",
+from tests.fixtures.voices import (
+    ALSA,
+    EN_REQUESTS,
+    ZH_REQUESTS,
+    alsa_recordings,
+    padded,
+    to_int16,
+    transcribe,
 )
+
 EN_VOICES = (("en-us", None), ("en-gb", "f3"), ("en-us", "m3"), ("en", "klatt"))
 SNRS = (20.0, 10.0, 5.0)
 LATENCY_SECONDS = (3.0, 8.0)

@@ -25,25 +25,19 @@ from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import mandarin_speech
 from tests.conftest import REPO, run_voiced
 from tests.fixtures.scoring import corpus_rate
-from tests.fixtures.voices import alsa_recordings, padded, to_int16, transcribe
+from tests.fixtures.voices import (
+    EN_REQUESTS,
+    ZH_REQUESTS,
+    alsa_recordings,
+    padded,
+    to_int16,
+    transcribe,
+)
 
 pytestmark = pytest.mark.slow
 RATE = 16000
-ZH_SENTENCES = [
-    "现在几点了",
-    "今天星期几",
-    "明天北京的天气怎么样",
-    "请把客厅的灯打开",
-    "我想听一首安静的歌",
-    "帮我定一个明天早上七点的闹钟",
-]
-EN_SENTENCES = [
-    "what time is it",
-    "what is the date today",
-    "turn on the kitchen light",
-    "set a timer for ten minutes",
-    "tell me a joke",
-]
+ZH_SENTENCES = ZH_REQUESTS[:6]
+EN_SENTENCES = list(EN_REQUESTS[:5])
 
 
 @pytest.fixture(scope="session")
