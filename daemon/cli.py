@@ -643,8 +643,8 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--hf-hub",
         metavar="URL",
-        help="HuggingFace base URL for the ChatTTS assets (a mirror such as hf-mirror.com; "
-        "default $VOICED_HF_URL, then huggingface.co)",
+        help="HuggingFace base URL for the ChatTTS assets and Whisper models (a mirror such as "
+        "hf-mirror.com; default $VOICED_HF_URL, then huggingface.co)",
     )
     fetch.add_argument(
         "--models-dir",

@@ -236,12 +236,13 @@ class WhisperSettings(Section):
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
     beam_size: int = Field(1, ge=1, le=10, description="1 = greedy (fastest).")
     window_seconds: float = Field(
-        30.0,
+        10.0,
         ge=1.0,
         le=30.0,
-        description="Shortest audio window the encoder sees; Whisper was trained on 30 s. "
-        "Less is faster (the encoder's cost follows the window) but less accurate "
-        "(figures: scripts/bench asr).",
+        description="Shortest audio window the encoder sees (Whisper was trained on 30 s); the "
+        "encoder's cost follows it. scripts/bench asr: 10 s gave about the same Mandarin CER "
+        "on clean real-voice requests as 30 s (11% vs 10%), 4 points more at 10 dB SNR, and "
+        "about a quarter of the endpoint -> text latency.",
     )
     fast_final: bool = Field(
         True,

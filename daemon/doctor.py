@@ -251,7 +251,7 @@ def check_space(name: str, folder: Path) -> Check:
 
 def run_checks(settings: Settings, state_dir: Path, audio: bool = True) -> list[Check]:
     """Every check, in the order a person would fix things."""
-    from daemon.service import compatibility_warnings
+    from daemon.asr.languages import language_problem
 
     checks = [
         Check(
@@ -261,7 +261,8 @@ def run_checks(settings: Settings, state_dir: Path, audio: bool = True) -> list[
             f"{settings.persona.name}, {settings.persona.language})",
         )
     ]
-    checks += [Check("warn", "config", warning) for warning in compatibility_warnings(settings)]
+    problem = language_problem(settings.daemon.asr, settings.persona)  # refused at start-up
+    checks += [Check("fail", "config", problem)] if problem else []
     checks += check_models(settings)
     checks.append(check_llm(settings.daemon.llm.endpoint(), settings.daemon.llm.timeouts))
     checks.append(check_espeak(settings))

@@ -6,10 +6,14 @@ endpointer fires; offline backends buffer in `feed` and decode in `finish`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from daemon.errors import ErrorCode, StageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +44,14 @@ class Transcriber(Protocol):
     def start(self) -> TranscriptionSession:
         """Begin one utterance. One session at a time."""
         ...
+
+
+@contextlib.contextmanager
+def stage_boundary(what: str) -> Iterator[None]:
+    """The ASR stage boundary: any library failure becomes asr-failed, once."""
+    try:
+        yield
+    except StageError:
+        raise
+    except Exception as exc:
+        raise StageError(ErrorCode.ASR_FAILED, f"{what}: {type(exc).__name__}: {exc}") from exc

@@ -25,12 +25,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession
+from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import FunasrSettings
-from daemon.errors import ErrorCode, StageError
-from daemon.models.errors import ModelMissing
-from daemon.models.errors import ModelUnusable as UnusableModel
+from daemon.errors import StageError
+from daemon.models.errors import ModelDamaged, ModelMissing
 
 __all__ = [
     "FETCH_COMMAND",
@@ -61,7 +60,7 @@ _TAG = re.compile(r"<\|([^|]*)\|>")  # SenseVoice's <|zh|><|HAPPY|><|Speech|><|w
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
-class ModelUnusable(UnusableModel):
+class ModelUnusable(ModelDamaged):
     """FunASR cannot load or run the files (corrupt, truncated, wrong kind); exit 78."""
 
     def __init__(self, what: str, path: Path, reason: str) -> None:
@@ -252,15 +251,7 @@ def _first_text(results: Any) -> str:
     return ""
 
 
-@contextlib.contextmanager
-def _inference(what: str) -> Iterator[None]:
-    """The stage boundary: any library failure becomes asr-failed, once."""
-    try:
-        yield
-    except StageError:
-        raise
-    except Exception as exc:
-        raise StageError(ErrorCode.ASR_FAILED, f"{what}: {type(exc).__name__}: {exc}") from exc
+_inference = stage_boundary
 
 
 class Punctuator:

@@ -19,22 +19,21 @@ followed the last pause (usually nothing but silence) is left to decode.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession
+from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
+from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
-from daemon.errors import ErrorCode, StageError
-from daemon.models.errors import ModelMissing, ModelUnusable
+from daemon.errors import StageError
+from daemon.models.errors import ModelDamaged, ModelMissing
 from daemon.models.whisper import (
     REQUIRED_FILES,
     VOCABULARIES,
@@ -74,9 +73,9 @@ def check_model(folder: Path, size: str) -> None:
         size_now = path.stat().st_size if path.is_file() else None
         if not isinstance(entry, dict) or size_now != entry.get("size"):
             reason = f"{name} is {size_now} bytes, the manifest says {entry.get('size')}"
-            raise ModelUnusable(what, path, reason, command)
+            raise ModelDamaged(what, path, reason, command)
     if manifest == {}:
-        raise ModelUnusable(what, folder, "its voiced-manifest.json is unreadable", command)
+        raise ModelDamaged(what, folder, "its voiced-manifest.json is unreadable", command)
 
 
 def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
@@ -94,7 +93,7 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
         )
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        raise ModelUnusable(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
+        raise ModelDamaged(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -108,18 +107,6 @@ def prompt_for(language: str | None, names: list[str]) -> str:
     if not lead:
         return ending
     return f"{lead}。{ending}" if language == "zh" else f"{lead}. {ending}".strip()
-
-
-class Simplifier:
-    """Traditional -> simplified Chinese (OpenCC t2s); other text passes unchanged."""
-
-    def __init__(self) -> None:
-        import opencc
-
-        self._convert = opencc.OpenCC("t2s").convert
-
-    def __call__(self, text: str) -> str:
-        return str(self._convert(text))
 
 
 def repetitive(text: str) -> bool:
@@ -138,17 +125,6 @@ def join_texts(texts: list[str]) -> str:
             joined += " "
         joined += piece
     return joined
-
-
-@contextlib.contextmanager
-def _inference() -> Iterator[None]:
-    """The stage boundary: any library failure becomes asr-failed, once."""
-    try:
-        yield
-    except StageError:
-        raise
-    except Exception as exc:
-        raise StageError(ErrorCode.ASR_FAILED, f"whisper: {type(exc).__name__}: {exc}") from exc
 
 
 # --- decoding ----------------------------------------------------------------------------------
@@ -172,7 +148,6 @@ class WhisperDecoder:
         self._tokenizer = lambda lang: Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=lang
         )
-        self._simplify = Simplifier()
 
     def _features(self, audio: np.ndarray) -> Any:
         import ctranslate2
@@ -192,7 +167,7 @@ class WhisperDecoder:
 
     def decode(self, audio: np.ndarray, prompt: str) -> Decoded:
         """Float32 16 kHz audio -> text; "" for silence or a repetition loop."""
-        with _inference():
+        with stage_boundary("whisper"):
             features = self._features(audio)
             encoded = self._model.model.encode(features, to_cpu=False)
             language = self._language or self._detect(encoded)
@@ -212,11 +187,11 @@ class WhisperDecoder:
             )[0]
             ids = [i for i in result.sequences_ids[0] if i < tokenizer.eot]
             text = tokenizer.decode(ids).strip()
-        tokens = max(len(ids), 1)
-        logprob = float(result.scores[0]) * (tokens + 1) / tokens if result.scores else 0.0
+        tokens = len(ids)  # scores are length-normalized: back to faster-whisper's average
+        logprob = float(result.scores[0]) * tokens / (tokens + 1) if result.scores else 0.0
         if (result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB) or repetitive(text):
             return Decoded("", language)
-        return Decoded(self._simplify(text) if language == "zh" else text, language)
+        return Decoded(to_simplified(text) if language == "zh" else text, language)
 
 
 # --- pauses ------------------------------------------------------------------------------------
@@ -356,7 +331,7 @@ class WhisperTranscriber:
         try:
             self._decoder.decode(_warmup_audio().astype(np.float32) / 32768.0, self.prompt)
         except StageError as err:
-            raise ModelUnusable(
+            raise ModelDamaged(
                 f"Whisper model {settings.model}", folder, err.detail, fetch_command(settings.model)
             ) from err
         log.info(

@@ -6,16 +6,17 @@ They keep the box useful with no network: the person asking for the time should 
 Chinese requests arrive as real transcripts do: in either script (Whisper often writes
 traditional characters), with punctuation, fillers (嗯, 那个, 请问) and the assistant's name in
 front. They are simplified (OpenCC t2s) and stripped of those before matching. Chinese replies
-write their numbers in Chinese numerals (cn2an), so every voice reads them the same way.
+write their numbers in Chinese numerals, so every voice reads them the same way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+
+from daemon.chinese import to_simplified
+from daemon.tts.normalize import zh_int
 
 _DAY = "(?:今天|明天|后天|昨天|前天)?"
 _PATTERNS: dict[str, dict[str, re.Pattern[str]]] = {
@@ -95,24 +96,10 @@ class IntentReply:
     text: str | None  # None: answer with silence (stop/cancel)
 
 
-@lru_cache(maxsize=1)
-def _simplify() -> Callable[[str], str]:
-    import opencc
-
-    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
-    return convert
-
-
 def normalize_zh(text: str) -> str:
     """Simplified characters, no punctuation, spaces or fillers: what the patterns match."""
-    plain = _NOT_WORD.sub("", _simplify()(text.lower()))
+    plain = _NOT_WORD.sub("", to_simplified(text.lower()))
     return _FILLER_ZH.sub("", plain)
-
-
-def _cn(number: int) -> str:
-    import cn2an
-
-    return str(cn2an.an2cn(str(number)))
 
 
 def _zh_period(hour: int) -> str:
@@ -124,10 +111,10 @@ def _zh_period(hour: int) -> str:
 
 def _zh_clock(now: datetime) -> str:
     hour = now.hour if now.hour <= 12 else now.hour - 12
-    hours = "两" if hour == 2 else _cn(hour)
+    hours = "两" if hour == 2 else zh_int(hour)
     if now.minute == 0:
         return f"{hours}点整"
-    minutes = _cn(now.minute)
+    minutes = zh_int(now.minute)
     return f"{hours}点{'零' if now.minute < 10 else ''}{minutes}分"
 
 
@@ -149,7 +136,7 @@ def _date_text(language: str, now: datetime, normalized: str) -> str:
         word, offset = _day_offset(normalized)
         day = now + timedelta(days=offset)
         weekday = _WEEKDAYS_ZH[day.weekday()]
-        return f"{word}是{_cn(day.month)}月{_cn(day.day)}日，星期{weekday}。"
+        return f"{word}是{zh_int(day.month)}月{zh_int(day.day)}日，星期{weekday}。"
     return f"Today is {now.strftime('%A, %B')} {now.day}."
 
 

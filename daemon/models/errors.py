@@ -13,19 +13,6 @@ class ModelMissing(Exception):
         self.path = path
 
 
-class ModelUnusable(ModelMissing):
-    """The files are there but cannot be loaded or run (corrupt, truncated, wrong kind).
-
-    A ModelMissing, so the CLI exits 78 and systemd does not restart into the same failure.
-    """
-
-    def __init__(self, what: str, path: Path, reason: str, fetch_command: str) -> None:
-        super().__init__(what, path, fetch_command)
-        self.args = (
-            f"{what} at {path} cannot be used ({reason}); fetch it again with: {fetch_command}",
-        )
-
-
 class ModelDamaged(ModelMissing):
     """A model file is there but wrong: its hash differs from the pinned one, it does not load,
     or it gives impossible answers on known audio. Exit 78 like a missing one; the fetch command

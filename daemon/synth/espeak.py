@@ -9,8 +9,10 @@ Mandarin always goes through the voice `cmn-latn-pinyin`. On Debian 12 (espeak-n
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
+from functools import lru_cache
 
 import numpy as np
 import soundfile as sf
@@ -41,6 +43,25 @@ def espeak_voice(voice: str, variant: str | None = None) -> str:
     return f"{name}+{chosen}" if chosen else name
 
 
+@lru_cache(maxsize=4)
+def known_voices(executable: str) -> frozenset[str]:
+    """Every name espeak-ng accepts for -v: languages, voice names and files (lower case).
+
+    espeak-ng silently falls back to its default voice for an unknown name, so a typo in a
+    persona would speak Mandarin with an English voice; run_espeak refuses it instead.
+    """
+    listing = subprocess.run(
+        [executable, "--voices"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout
+    names: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5:
+            names.update({fields[1], fields[3], fields[4], fields[4].split("/")[-1]})
+            names.update(re.findall(r"\(([^ )]+) \d+\)", line))
+    return frozenset(name.lower() for name in names)
+
+
 def run_espeak(
     text: str,
     voice: str,
@@ -56,10 +77,14 @@ def run_espeak(
     found = shutil.which(executable)
     if found is None:
         raise EspeakError(f"{executable} not found; install it (Debian: apt-get install espeak-ng)")
+    chosen = espeak_voice(voice, variant)
+    voices = known_voices(found)
+    if voices and chosen.partition("+")[0].lower() not in voices:
+        raise EspeakError(f"espeak-ng has no voice {chosen!r} (`espeak-ng --voices` lists them)")
     cmd = [
         found,
         "-v",
-        espeak_voice(voice, variant),
+        chosen,
         "-s",
         str(rate),
         "-p",

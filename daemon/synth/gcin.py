@@ -22,6 +22,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from daemon.tts.normalize import normalize
+
 GCIN_ROOT = Path("/usr/share/gcin-voice/ogg")
 DEFAULT_SPEAKER = 3
 EVALUATION_SPEAKER = 5
@@ -56,10 +58,9 @@ def syllable_folder(bopomofo: str) -> str:
 
 def _pieces(text: str) -> list[str | None]:
     """The sentence as gcin folder names, with None where punctuation asks for a pause."""
-    import cn2an
     from pypinyin import Style, pinyin
 
-    spoken = cn2an.transform(text, "an2cn")  # "3点" -> "三点": digits have no recording
+    spoken = normalize(text, "zh")  # "3点" -> "三点": digits have no recording
     pieces: list[str | None] = []
     for (segment,) in pinyin(spoken, style=Style.BOPOMOFO, errors="default"):
         if _BOPOMOFO.match(segment):

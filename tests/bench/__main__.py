@@ -1,6 +1,6 @@
 """scripts/bench: run the benchmarks, print and store JSON results with the machine described.
 
-scripts/bench [NAME ...]      names: listen-cost (default: all)
+scripts/bench [NAME ...]      names: listen-cost, asr, ... (default: all)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.bench import (
+    asr_bench,
     barge_in,
     console_bench,
     endpointing,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
     "wake": wake_bench.run,
+    "asr": asr_bench.run,
     "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
     "memory": memory.run,

@@ -2,8 +2,9 @@
 
 - zero-download: the real daemon pipeline (openWakeWord, Silero, pocketsphinx, local intent,
   espeak-ng) on requests fed in real time, 50 turns;
-- scripted (real time, 15 turns): scripted ASR, an LLM of known speed (first token 200 ms, then 30 tokens/s) and a TTS
-  of known speed (50 ms per sentence), so that everything beyond the backends' own time is ours:
+- scripted (real time, 15 turns): scripted ASR, an LLM of known speed (first token 200 ms,
+  then 30 tokens/s) and a TTS of known speed (50 ms per sentence), so that everything beyond
+  the backends' own time is ours:
   overhead = voice-to-voice - hangover - LLM time to the first sentence - TTS time;
 - wake latency: end of the wake phrase -> detection, on several voices, clean and in noise.
 """

@@ -38,25 +38,25 @@ from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, resample
 from daemon.config import AsrSettings, FunasrSettings
 from daemon.models.errors import ModelMissing
 from daemon.models.packaged import PACKAGED_ASSETS
-from tests.conftest import REPO, run_voiced
+from tests.conftest import run_voiced
 from tests.fixtures import funasr_models
 from tests.fixtures.audio import COMMAND_VOICE, duration, read
 
 ZH_REQUEST = "你好，今天天气怎么样"
 PUNCTUATION = set(funasr_models.PUNC_LIST[2:])
 
-# Generated once from the seeded tiny models on ZH_REQUEST (espeak-ng cmn), then pasted here.
+# Generated once from the seeded tiny models on ZH_REQUEST (espeak-ng cmn-latn-pinyin), then pasted.
 GOLDEN = {
-    "paraformer-zh": "音音早灯灯上放给怎买请早个天谁哦哦你你天也是音有是很么有室灯上了音助一哦有",  # noqa: E501
-    "paraformer-zh+punc": "音、音、早？灯。灯。上放、给？怎买请。早？个、天谁，哦。哦。你你天。也？是，音、有？是，很、么、有？室灯。上了、音、助。一、哦。有？",  # noqa: E501
-    "paraformer-zh/no-hotwords": "是客明点首暂闭明谁首谁点嗯首谁小小小音样嗯嗯谁谁谁大首谁样小首小音现谁音现牛",  # noqa: E501
-    "paraformer-zh+punc/no-hotwords": "是，客？明点。首。暂。闭？明谁，首。谁，点。嗯，首。谁，小，小，小，音、样嗯，嗯，谁，谁，谁，大、首。谁，样小，首。小，音、现、谁，音、现、牛。",  # noqa: E501
-    "paraformer-zh-streaming": "样开唱是现首现谁点点闭牛谁首谁小谁首谁谁天小首谁关首嗯谁谁大首闭样首首嗯首样谁音嗯牛",  # noqa: E501
-    "paraformer-zh-streaming+punc": "样开唱。是，现、首。现、谁，点。点，闭？牛谁，首、谁，小，谁，首。谁，谁，天小，首。谁，关首。嗯，谁，谁，大。首、闭？样首。首。嗯，首。样谁，音、嗯，牛。",  # noqa: E501
-    "sensevoice-small": "唞分熎缥卥贌㥊鱫玊桮鹓氼瘠蹼墆罸橳坹擷刁瘗㯲乽掺㠐掺獷㟇貗㯲㥊掺蝴嶊驌㯲荇㯲㯪鬳跤坹匉湱廥邆恰䁎柑戆彖㥊界奊掺瑸䂧掺刁曼㠣誀䁎待鋈鄛䁎鰣偦顯徛卍禁",  # noqa: E501
+    "paraformer-zh": "音客灯怎小买有播上室灯暂哦给上一请关一听声助给是天和",  # noqa: E501
+    "paraformer-zh+punc": "音、客？灯。怎小，买有？播？上室灯。暂。哦。给？上一、请。关一、听。声助。给？是，天和。",  # noqa: E501
+    "paraformer-zh/no-hotwords": "谁小没灯谁明首暂首首嗯谁小放谁明嗯下笑谁客那手小谁首牛",  # noqa: E501
+    "paraformer-zh+punc/no-hotwords": "谁，小，没。灯。谁，明首。暂。首。首。嗯，谁，小，放、谁，明嗯，下、笑？谁，客？那手。小，谁，首。牛。",  # noqa: E501
+    "paraformer-zh-streaming": "唱怎样音首首音谁明怎暂首现首首点现谁嗯声首客那首音谁暂谁牛",  # noqa: E501
+    "paraformer-zh-streaming+punc": "唱。怎样音、首。首。音、谁，明怎暂。首。现、首。首。点。现、谁，嗯，声首。客？那首。音、谁，暂。谁，牛。",  # noqa: E501
+    "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
-GOLDEN_SENSEVOICE_LANGUAGE = "ja"  # a tag the random model happened to emit first
-GOLDEN_TURN = "天灯。灯。请。闭？请。请。请。灯。音、请。请。听。请。买气，是，请。有？谁，小，哦。早？你天啊、是，上哦。在讲？是，放？灯。哦。几？哦。一、一、播？音、小，请。在点。很。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
+GOLDEN_TURN = "灯。灯。请。你一。卧、下、吗、音、请。小，放、关暂。室这。买上请。灯。室关灯。买一、听。是，助歌、歌、请。关。"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def silence(seconds: float) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def zh_request() -> np.ndarray:
-    return speak(ZH_REQUEST, "cmn")
+    return speak(ZH_REQUEST, "cmn-latn-pinyin")
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +272,7 @@ def test_sensevoice_strips_its_tags(tiny_models: Path, zh_request: np.ndarray):
     raw = load_model(model_dir(tiny_models, "sensevoice-small"), settings).generate(
         input=to_float(zh_request), language="auto", use_itn=True
     )[0]["text"]
-    assert re.search(r"<\|(HAPPY|SAD|ANGRY|NEUTRAL|Speech|BGM|Cry|Laughter)\|>", raw), raw
+    assert re.search(r"<\|[^|]+\|>", raw), raw  # tags (language, emotion, event, itn)
     heard = transcribe(asr(tiny_models, "sensevoice-small"), zh_request)
     assert "<|" not in heard.text and heard.text == tidy(re.sub(r"<\|[^|]*\|>", "", raw))
     assert heard == Transcript(GOLDEN["sensevoice-small"], GOLDEN_SENSEVOICE_LANGUAGE)
@@ -296,9 +296,13 @@ def _config(tmp_path: Path, tiny: Path, packaged: Path, **funasr: object) -> Pat
     for asset in PACKAGED_ASSETS:
         (models / asset.folder).symlink_to(packaged / asset.folder)
     options = ", ".join(f"{key}: {str(value).lower()}" for key, value in funasr.items())
+    # A Mandarin persona (Paraformer understands only Mandarin) whose name is still the hotword
+    # the golden transcripts were made with.
+    persona = tmp_path / "persona.yaml"
+    persona.write_text("name: Jarvis\nlanguage: zh\nsystem_prompt: 你是Jarvis。\n", "utf-8")
     path = tmp_path / "voiced.yaml"
     path.write_text(
-        f"persona: {REPO / 'config' / 'personas' / 'en.yaml'}\n"
+        f"persona: {persona}\n"
         f"models_dir: {models}\n"
         f"asr: {{backend: funasr, funasr: {{{options}}}}}\n"
         "tts: {backend: espeak}\n"

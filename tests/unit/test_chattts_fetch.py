@@ -23,7 +23,7 @@ from daemon.models.chattts_assets import (
     sha256_key,
 )
 from daemon.models.download import DownloadError
-from tests.fixtures.http import local_server
+from tests.fixtures.http import local_server, send_file
 
 PREFIX = "/2Noise/ChatTTS/resolve/main/"
 
@@ -59,22 +59,7 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             data = hub.files[path]
             if path in hub.corrupt:
                 data = bytes([data[0] ^ 1]) + data[1:]
-            start = (
-                int(self.headers["Range"].split("=")[1].rstrip("-"))
-                if "Range" in self.headers
-                else 0
-            )
-            body = data[start:]
-            self.send_response(206 if start else 200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if path in hub.cut_after:
-                body = body[: hub.cut_after.pop(path)]
-                self.wfile.write(body)
-                self.wfile.flush()
-                self.connection.close()  # the connection drops mid-file
-                return
-            self.wfile.write(body)
+            send_file(self, data, hub.cut_after.pop(path, None))
 
     return Handler
 

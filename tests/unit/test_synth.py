@@ -171,3 +171,36 @@ def test_an_unrecorded_neutral_tone_falls_back_to_another_tone(tmp_path: Path) -
     (tmp_path / "ㄇㄚ1").mkdir()
     with pytest.raises(SyllableMissing, match="ㄇㄚ1 by speaker 3"):
         mandarin_speech("吗", root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--text", "现在几点了"], 0, ""),
+        (["--text", "what time is it", "--voice", "en-us"], 0, ""),
+        (["--text", "hello"], 65, "only say Chinese characters"),
+        (["--text", "，。"], 65, "nothing to say"),
+        (["--text", "你好", "--voice", "no-such-voice"], 69, "no voice 'no-such-voice'"),
+    ],
+)
+def test_request_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    from daemon.synth.__main__ import main
+
+    out = tmp_path / "request.wav"
+    assert main(["request", str(out), *args]) == code
+    assert message in capsys.readouterr().err
+    if code == 0:
+        import soundfile as sf
+
+        info = sf.info(str(out))
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert info.duration > 2.0  # silence, wake phrase, pause, request, silence
+
+
+def test_request_command_cannot_create(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from daemon.synth.__main__ import main
+
+    assert main(["request", str(tmp_path / "no" / "such" / "r.wav"), "--text", "你好"]) == 73
+    assert "cannot write" in capsys.readouterr().err

