@@ -131,11 +131,11 @@ class OpenWakeWord:
         self._features = StreamingFeatures(FeatureModels(*features))
         self._classifiers = [WakeClassifier.load(path) for path in paths]
         self.name = "+".join(c.name for c in self._classifiers)
+        self._threshold = settings.threshold
+        self._scored = 0
         if not checked:
             self._check_scores()
             mark_checked(files)
-        self._threshold = settings.threshold
-        self._scored = 0
         for classifier in self._classifiers:
             log.debug(
                 "wake word %s loaded from %s (threshold %.2f)",
