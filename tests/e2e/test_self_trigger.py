@@ -138,7 +138,8 @@ def test_a_chinese_box_saying_its_wake_word_never_wakes_it(models_dir: Path) -> 
     person = []
     for _ in range(30):
         said = mandarin_speech("你好小智，现在几点了", gap_seconds=0.08, rng=rng, jitter=0.2)
-        person += [np.zeros(8000, np.float32), said, np.zeros(6 * 16000, np.float32)]
+        # 10 s after each request: the reply (about 6 s) ends before the next one begins.
+        person += [np.zeros(8000, np.float32), said, np.zeros(10 * 16000, np.float32)]
     room = Room((np.concatenate(person) * 32767).astype(np.int16))
     turns = run_room(
         room, ScriptedChat(pieces=[XIAOZHI_MENTION]), requests=27, profile="zero-download-zh"
