@@ -479,6 +479,74 @@ def cmd_wyoming(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_wake_train(args: argparse.Namespace) -> int:
+    """Train a wake word (daemon/wake/train); a one-line error and a sysexits code on bad input."""
+    from daemon.wake.train.errors import TrainError
+
+    try:
+        from daemon.wake.openwakeword import shared_features
+        from daemon.wake.train.run import PLANS, report, train_wake_word
+
+        features = shared_features(load(args).models_dir())
+        result = train_wake_word(
+            args.phrase,
+            Path(args.out),
+            features,
+            PLANS[args.size],
+            seed=args.seed,
+            recordings=Path(args.recordings) if args.recordings else None,
+        )
+    except TrainError as err:
+        print(f"voiced: wake train: {err}", file=sys.stderr)
+        return err.exit_code
+    print(report(result))
+    return EXIT_OK
+
+
+def cmd_wake_record(args: argparse.Namespace) -> int:
+    from daemon.wake.train.errors import TrainError
+    from daemon.wake.train.record import record_takes
+
+    settings = load(args)
+    source = open_source(args, settings, Notifier())
+    folder = Path(args.out)
+    try:
+        takes = asyncio.run(record_takes(source, folder, args.phrase, args.count, args.seconds))
+    except TrainError as err:
+        print(f"voiced: wake record: {err}", file=sys.stderr)
+        return err.exit_code
+    hint = f"voiced wake train --phrase {args.phrase!r} --recordings {folder} --out wake.onnx"
+    print(f"{len(takes)} takes in {folder}; train with: {hint}")
+    return EXIT_OK
+
+
+def add_wake_commands(
+    sub: Any, with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
+) -> None:
+    wake = sub.add_parser("wake", help="train a wake word for any phrase").add_subparsers(
+        dest="wake_command", required=True
+    )
+    train = with_config(wake.add_parser("train", help="train a wake word model (.onnx)"))
+    train.add_argument("--phrase", required=True, help="the wake phrase, e.g. 你好小智")
+    train.add_argument("--out", required=True, metavar="FILE.onnx")
+    train.add_argument("--recordings", metavar="DIR", help="your own takes (voiced wake record)")
+    train.add_argument(
+        "--size",
+        choices=["full", "small", "tiny"],
+        default="full",
+        help="how much data: full (the shipped models), small, tiny (tests)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=cmd_wake_train)
+    record = with_config(wake.add_parser("record", help="record takes of a wake phrase"))
+    record.add_argument("--phrase", required=True)
+    record.add_argument("--count", type=int, default=10)
+    record.add_argument("--seconds", type=float, default=2.5, help="length of each take")
+    record.add_argument("--out", default="wake-recordings", metavar="DIR")
+    record.add_argument("--input", metavar="WAV", help="read takes from a WAV, not the mic")
+    record.set_defaults(func=cmd_wake_record, realtime=False)
+
+
 # --- parsing -----------------------------------------------------------------------------------
 
 
@@ -621,6 +689,7 @@ def parser() -> argparse.ArgumentParser:
     wy.add_argument("--port", type=int, help="port to listen on (default: wyoming.port, 10300)")
     wy.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     wy.set_defaults(func=cmd_wyoming)
+    add_wake_commands(sub, with_config)
     return p
 
 

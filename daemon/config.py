@@ -104,10 +104,12 @@ class AudioSettings(Section):
 
 class WakeSettings(Section):
     backend: Literal["openwakeword"] = "openwakeword"
-    model: str = Field(
+    model: str | list[str] = Field(
         "hey_jarvis",
-        description="A pretrained name (hey_jarvis, alexa, hey_mycroft, ok_nabu, hey_rhasspy) or a "
-        "path to a custom .tflite/.onnx model.",
+        min_length=1,
+        description="A pretrained name (hey_jarvis, alexa, hey_mycroft, ok_nabu, hey_rhasspy), a "
+        "wake word shipped with voiced (你好小智), or a path to a custom .tflite/.onnx model; or a "
+        "list of them, all listened for at once (they share the feature models).",
     )
     threshold: float = Field(
         0.5, gt=0, lt=1, description="Score at or above which the wake word fires."
@@ -748,8 +750,11 @@ class Persona(Section):
     hotwords: list[str] = Field(
         default_factory=list, description="Names and words the ASR should favour (paraformer-zh)."
     )
-    wake_word: str | None = Field(
-        None, description="Overrides voiced.yaml's wake.model (read at start-up)."
+    wake_word: str | list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Overrides voiced.yaml's wake.model: one wake word or a list (read at "
+        "start-up).",
     )
 
     @field_validator("name")

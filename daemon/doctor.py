@@ -71,7 +71,7 @@ def check_models(settings: Settings) -> list[Check]:
     hotwords = [settings.persona.name, *settings.persona.hotwords]
     asr = d.asr.funasr.model if d.asr.backend == "funasr" else d.asr.backend
     checks = [
-        _attempt("wake word", lambda: make_wake_detector(wake, models), wake.model),
+        _attempt("wake word", lambda: make_wake_detector(wake, models), _names(wake.model)),
         _attempt("vad", lambda: make_vad(d.vad, models), d.vad.backend),
         _attempt("asr", lambda: make_transcriber(d.asr, models, hotwords), asr),
         _attempt("tts", lambda: make_synthesizer(d.tts, models), d.tts.backend),
@@ -247,6 +247,11 @@ def check_space(name: str, folder: Path) -> Check:
     if free < MIN_FREE_BYTES:
         return Check("fail", name, text)
     return Check("warn" if free < LOW_FREE_BYTES else "ok", name, text)
+
+
+def _names(model: str | list[str]) -> str:
+    """wake.model for a line: one name, or several joined."""
+    return model if isinstance(model, str) else ", ".join(model)
 
 
 def run_checks(settings: Settings, state_dir: Path, audio: bool = True) -> list[Check]:

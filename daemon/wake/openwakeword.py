@@ -1,9 +1,13 @@
-"""openWakeWord on its official pretrained models, loaded from local files only.
+"""openWakeWord models (official pretrained, shipped with voiced, or trained with `voiced wake
+train`), loaded from local files only, run without importing openwakeword.
 
-openWakeWord's own `download_models()` reads GitHub, so the models come from the models
-directory filled by `voiced models fetch` (see daemon/models/packaged.py). The tflite runtime
-package crashes under numpy 2, so we point openWakeWord's `tflite_runtime.interpreter` import at
-LiteRT (ai-edge-litert), its maintained successor; scores are identical.
+openWakeWord's own `download_models()` reads GitHub, so the official models come from the models
+directory filled by `voiced models fetch` (see daemon/models/packaged.py). The feature models and
+the classifiers run on LiteRT (.tflite; tflite-runtime crashes under numpy 2) or onnxruntime
+(.onnx) through daemon/wake/features.py, which reproduces openWakeWord's streaming features: the
+scores equal openWakeWord's own (tests/unit/test_wake_features.py), without scipy and
+scikit-learn in the listening process. `use_litert_as_tflite_runtime` remains for code that runs
+openWakeWord itself (the listen-cost benchmark's reference loop).
 """
 
 from __future__ import annotations
@@ -12,14 +16,12 @@ import logging
 import sys
 import types
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
-from daemon.host.native import native_stderr_silenced
-from daemon.models.errors import ModelDamaged, ModelMissing
+from daemon.models.errors import ModelMissing
 from daemon.models.verify import (
     PACKAGED_FETCH,
     check_scores,
@@ -30,6 +32,8 @@ from daemon.models.verify import (
     verify_pinned,
 )
 from daemon.wake.base import WakeHit
+from daemon.wake.classifier import WakeClassifier, packaged_model
+from daemon.wake.features import FeatureModels, StreamingFeatures
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ PRETRAINED = {
     "hey_rhasspy": "hey_rhasspy_v0.1",
 }
 FETCH_HINT = "voiced models fetch"
+WARM_UP_PREDICTIONS = 5  # openWakeWord reports 0 for the first frames after a reset
 FEATURE = "openWakeWord feature model"
 
 
@@ -56,10 +61,18 @@ def use_litert_as_tflite_runtime() -> None:
     sys.modules["tflite_runtime.interpreter"] = litert
 
 
+def wake_model_specs(model: str | list[str]) -> list[str]:
+    """wake.model (or a persona's wake_word) as a list: one name or path, or several."""
+    return [model] if isinstance(model, str) else list(model)
+
+
 def resolve_model(spec: str, models_dir: Path) -> Path:
-    """A pretrained name -> its file in the models dir; anything else is a path to a model file."""
+    """A pretrained name -> its file in the models dir; a wake word that ships with voiced ->
+    its file in the package; anything else is a path to a model file."""
     if spec in PRETRAINED:
         path = models_dir / "openwakeword" / f"{PRETRAINED[spec]}.tflite"
+    elif packaged_model(spec) is not None:
+        path = packaged_model(spec)  # type: ignore[assignment]
     else:
         path = Path(spec).expanduser()
     if not path.is_file():
@@ -67,6 +80,17 @@ def resolve_model(spec: str, models_dir: Path) -> Path:
     if path.suffix not in (".tflite", ".onnx"):
         raise ValueError(f"wake model {path} must be a .tflite or .onnx file")
     return path
+
+
+def shared_features_paths(models_dir: Path) -> tuple[Path, Path]:
+    """The feature models every wake model needs: ONNX ones if present, else the tflite ones."""
+    onnx = (models_dir / "openwakeword" / "melspectrogram.onnx").is_file()
+    paths = feature_models("onnx" if onnx else "tflite", models_dir)
+    return Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"])
+
+
+def shared_features(models_dir: Path) -> FeatureModels:
+    return FeatureModels(*shared_features_paths(models_dir))
 
 
 def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
@@ -82,48 +106,6 @@ def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
     return {key: str(path) for key, path in paths.items()}
 
 
-def _load_checked(model_path: Path, framework: str, features: dict[str, str]) -> Any:
-    """The openWakeWord model, its files verified and its scores on known audio checked (once
-    per process for the same files)."""
-    files = [model_path, *(Path(p) for p in features.values())]
-    what = f"wake word model {model_path.stem}"
-    fetch = PACKAGED_FETCH if pinned_digest(model_path) else f"replace {model_path}"
-    if checked_before(files):
-        return _load(model_path, framework, features, what, fetch)[0]
-    for name, path in zip([what, FEATURE, FEATURE], files, strict=True):
-        verify_pinned(name, path)
-    model, scores = _load(model_path, framework, features, what, fetch, _check_frames())
-    check_scores(what, model_path, scores, fetch)
-    mark_checked(files)
-    return model
-
-
-def _load(
-    model_path: Path,
-    framework: str,
-    features: dict[str, str],
-    what: str,
-    fetch: str,
-    frames: list[np.ndarray] | None = None,
-) -> tuple[Any, list[float]]:
-    """Load the model and score `frames` (if any); ModelDamaged if the runtime cannot."""
-    from openwakeword.model import Model  # heavy: scipy, sklearn, the runtime
-
-    try:
-        with native_stderr_silenced():  # TFLite prints an "XNNPACK delegate" line per model
-            model = Model(
-                wakeword_models=[str(model_path)], inference_framework=framework, **features
-            )
-            model.predict(np.zeros(FRAME_SAMPLES, dtype=np.int16))  # delegates start here
-            model.reset()
-            scores = [s for frame in frames or [] for s in model.predict(frame).values()]
-            model.reset()
-    except Exception as exc:  # a truncated or foreign file fails inside the runtime
-        reason = f"does not run: {type(exc).__name__}"
-        raise ModelDamaged(what, model_path, reason, fetch) from None
-    return model, scores
-
-
 def _check_frames() -> list[np.ndarray]:
     """Silence, then the built-in speech clip, in 80 ms frames."""
     audio = np.concatenate([np.zeros(FRAME_SAMPLES * 2, np.int16), speech_clip()])
@@ -132,25 +114,66 @@ def _check_frames() -> list[np.ndarray]:
 
 
 class OpenWakeWord:
-    """One openWakeWord model with a threshold; scores every 80 ms frame."""
+    """Several openWakeWord models, one threshold, sharing one feature extractor: each model is
+    a small classifier over the same embeddings, so two wake words cost about what one does.
+    Scores every 80 ms frame; a call with several frames scores each and keeps the best."""
 
     def __init__(self, settings: WakeSettings, models_dir: Path) -> None:
-        model_path = resolve_model(settings.model, models_dir)
-        framework = model_path.suffix.lstrip(".")
-        features = feature_models(framework, models_dir)
-        if framework == "tflite":
-            use_litert_as_tflite_runtime()
-        self._model = _load_checked(model_path, framework, features)
-        self.name = model_path.stem
+        paths = [resolve_model(spec, models_dir) for spec in wake_model_specs(settings.model)]
+        features = shared_features_paths(models_dir)
+        files = [*paths, *features]
+        checked = checked_before(files)
+        if not checked:  # a pinned file that changed is damaged, whatever it now holds
+            for path in paths:
+                verify_pinned(f"wake word model {path.stem}", path)
+            for path in features:
+                verify_pinned(FEATURE, path)
+        self._features = StreamingFeatures(FeatureModels(*features))
+        self._classifiers = [WakeClassifier.load(path) for path in paths]
+        self.name = "+".join(c.name for c in self._classifiers)
         self._threshold = settings.threshold
-        log.debug(
-            "wake word %s loaded from %s (threshold %.2f)", self.name, model_path, self._threshold
-        )
+        self._scored = 0
+        if not checked:
+            self._check_scores()
+            mark_checked(files)
+        for classifier in self._classifiers:
+            log.debug(
+                "wake word %s loaded from %s (threshold %.2f)",
+                classifier.name,
+                classifier.path,
+                self._threshold,
+            )
+
+    def _check_scores(self) -> None:
+        """ModelDamaged unless every model gives probabilities on known speech."""
+        frames = _check_frames()
+        for classifier in self._classifiers:
+            scores = [self.scores(frame).get(classifier.name, 0.0) for frame in frames]
+            self.reset()
+            path = classifier.path
+            fetch = PACKAGED_FETCH if pinned_digest(path) else f"replace {path}"
+            check_scores(f"wake word model {classifier.name}", path, scores, fetch)
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
-        scores = self._model.predict(samples)
-        model, score = max(scores.items(), key=lambda item: item[1])
-        return WakeHit(model, float(score)) if score >= self._threshold else None
+        best = self.scores(samples)
+        if not best:
+            return None
+        model, score = max(best.items(), key=lambda item: item[1])
+        return WakeHit(model, score) if score >= self._threshold else None
+
+    def scores(self, samples: np.ndarray) -> dict[str, float]:
+        """Each model's best score over the 80 ms frames these samples completed."""
+        new = self._features.push(samples)
+        best: dict[str, float] = {}
+        for ago in range(new - 1, -1, -1):
+            self._scored += 1
+            if self._scored <= WARM_UP_PREDICTIONS:  # as openWakeWord: the buffer is filling
+                continue
+            for classifier in self._classifiers:
+                score = classifier.score(self._features.window(classifier.frames, ago))
+                best[classifier.name] = max(best.get(classifier.name, 0.0), score)
+        return best
 
     def reset(self) -> None:
-        self._model.reset()
+        self._features.reset()
+        self._scored = 0

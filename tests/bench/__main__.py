@@ -24,6 +24,7 @@ from tests.bench import (
     memory,
     serve_bench,
     tts_bench,
+    wake_bench,
     wyoming_bench,
 )
 from tests.bench.machine import describe
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "latency": latency.run,
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
+    "wake": wake_bench.run,
     "asr": asr_bench.run,
     "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
