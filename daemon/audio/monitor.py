@@ -7,6 +7,7 @@ the echo canceller. The speaker never calls back into the turn; the sink it play
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from daemon.audio.base import AudioSink
@@ -26,7 +27,11 @@ class MonitoredSink:
         start = max(self.cursor, self._now())
         self.cursor = start + chunk.duration
         self._heard(chunk, start)
-        await self.inner.play(chunk)
+        try:
+            await self.inner.play(chunk)
+        except asyncio.CancelledError:  # cut (a barge-in): the rest of it will not be heard
+            self.cursor = max(start, self._now())
+            raise
 
     async def drain(self) -> None:
         await self.inner.drain()

@@ -129,7 +129,7 @@ class Listener:
                 return WindowClosed()
             if phase.listening.endpointer.speech_started:
                 return self._speech_began(phase.listening)
-        if isinstance(phase, Replying) and phase.over_reply and phase.step is State.SPEAKING:
+        if isinstance(phase, Replying) and phase.over_reply and frame.start >= phase.since:
             self._feed(phase.over_reply, frame)
             if phase.over_reply.endpointer.speech_started:
                 return self._speech_began(phase.over_reply)

@@ -424,7 +424,10 @@ class Assistant:
     async def _run_reply(self, turn: TurnRecord, work: Callable[[Step], Awaitable[bool]]) -> None:
         def step(new: State) -> None:
             if (phase := self._replying(turn)) is not None and phase.step is not new:
-                self._set_phase(replace(phase, step=new))
+                since = phase.since
+                if new is State.SPEAKING:  # speech over the reply counts once AEC has adapted
+                    since = self.audio_now() + self.settings.echo_tail_seconds
+                self._set_phase(replace(phase, step=new, since=since))
 
         try:
             follow_up = await work(step)

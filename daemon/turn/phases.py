@@ -86,12 +86,14 @@ class Replying:
     """The reply to a request (or an announcement) runs as `task`; `step` names how far it got.
 
     `over_reply`: with echo cancellation and speech barge-in, the VAD hearing the room while
-    the box talks (a person starting to speak interrupts it)."""
+    the box talks (a person starting to speak interrupts it), from audio time `since` (the echo
+    canceller needs a moment to adapt to each new reply)."""
 
     turn: TurnRecord
     task: asyncio.Task[None]
     step: State
     over_reply: Listening | None = None
+    since: float = float("inf")
 
     @property
     def state(self) -> State:
