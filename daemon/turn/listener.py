@@ -21,7 +21,7 @@ from daemon.audio.echo import EchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, PreRoll
 from daemon.config import EndpointSettings
 from daemon.errors import ErrorCode, StageError
-from daemon.turn.phases import FollowUp, Phase, Recording, Replying, State
+from daemon.turn.phases import FollowUp, Phase, Recording, Replying
 from daemon.turn.recording import Recording as Listening
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import HYSTERESIS, Decision
