@@ -54,6 +54,7 @@ from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.vad.judge import make_judge
 from daemon.wake import make_wake_detector
+from daemon.wake.base import PeakScore
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
@@ -293,6 +294,7 @@ class Daemon:
     on_state: Callable[[State], None] | None = None  # every phase change (the web console)
     on_frame: FrameTap | None = None  # every microphone frame (the console's level meter)
     workers: StageWorkers = field(default_factory=StageWorkers.create)
+    _turns: int = 0
 
     async def run(self) -> int:
         """Runs until the source ends or a signal; returns the process exit code."""
@@ -338,6 +340,8 @@ class Daemon:
                 assistant.remote = remote
                 source = HeartbeatSource(self.source, lambda: self._frame_done(persona))
                 await assistant.listen(source)
+            if not self.source.realtime and not self._turns:
+                self._no_wake_hint()
         finally:
             await assistant.close()
 
@@ -359,7 +363,20 @@ class Daemon:
             )
         self.notifier.audio_alive()
 
+    def _no_wake_hint(self) -> None:
+        """A file gave no turn: say how close the wake word came (a too-high threshold, a
+        different phrase, or no wake word at all)."""
+        wake = self.stages.wake
+        if isinstance(wake, PeakScore):
+            log.info(
+                "no wake word heard in the input (best %s score %.2f, threshold %.2f)",
+                wake.peak.model,
+                wake.peak.score,
+                wake.threshold,
+            )
+
     def _turn_ended(self, turn: TurnRecord) -> None:
+        self._turns += 1
         if (status := status_after(turn)) is not None:
             self.notifier.status(status)
         if self.turn_log is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -27,3 +27,12 @@ class WakeDetector(Protocol):
     def reset(self) -> None:
         """Forget buffered audio and scores (after a detection, or after playback)."""
         ...
+
+
+@runtime_checkable
+class PeakScore(Protocol):
+    """A detector that remembers its best score (so a file with no wake word can say how close
+    it came)."""
+
+    peak: WakeHit
+    threshold: float

@@ -131,7 +131,8 @@ class OpenWakeWord:
         self._features = StreamingFeatures(FeatureModels(*features))
         self._classifiers = [WakeClassifier.load(path) for path in paths]
         self.name = "+".join(c.name for c in self._classifiers)
-        self._threshold = settings.threshold
+        self.threshold = settings.threshold
+        self.peak = WakeHit("-", 0.0)  # the best score heard so far (for a hint in logs)
         self._scored = 0
         if not checked:
             self._check_scores()
@@ -141,7 +142,7 @@ class OpenWakeWord:
                 "wake word %s loaded from %s (threshold %.2f)",
                 classifier.name,
                 classifier.path,
-                self._threshold,
+                self.threshold,
             )
 
     def _check_scores(self) -> None:
@@ -159,7 +160,9 @@ class OpenWakeWord:
         if not best:
             return None
         model, score = max(best.items(), key=lambda item: item[1])
-        return WakeHit(model, score) if score >= self._threshold else None
+        if score > self.peak.score:
+            self.peak = WakeHit(model, score)
+        return WakeHit(model, score) if score >= self.threshold else None
 
     def scores(self, samples: np.ndarray) -> dict[str, float]:
         """Each model's best score over the 80 ms frames these samples completed."""
