@@ -65,7 +65,16 @@ async def _session(settings: Settings, text: str, speak: str | None) -> int:
         return EXIT_OK
     finally:
         if speech is not None:
-            await speech[1].close()
+            await close_speech(speech[1])
+
+
+async def close_speech(sink: AudioSink) -> None:
+    """Close the speaker; a WAV file is put in place (it is written beside it until then)."""
+    await sink.close()
+    from daemon.audio.wavfile import WavFileSink
+
+    if isinstance(sink, WavFileSink):
+        sink.commit()
 
 
 async def _repl(

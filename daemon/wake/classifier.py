@@ -52,7 +52,10 @@ def _signature(path: Path) -> tuple[list[object], int]:
         else:
             from ai_edge_litert.interpreter import Interpreter
 
-            interpreter = Interpreter(model_path=str(path))
+            from daemon.host.native import native_stderr_silenced
+
+            with native_stderr_silenced():  # "XNNPACK delegate" banner
+                interpreter = Interpreter(model_path=str(path))
             shape = [int(n) for n in interpreter.get_input_details()[0]["shape"]]
             out = [int(n) for n in interpreter.get_output_details()[0]["shape"]]
     except Exception as err:  # each runtime raises its own types for a file it cannot read

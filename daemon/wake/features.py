@@ -45,7 +45,8 @@ def _litert(path: Path) -> Predict:
     def predict(x: np.ndarray) -> np.ndarray:
         if x.shape != shape[0]:
             interpreter.resize_tensor_input(source, list(x.shape), strict=True)
-            interpreter.allocate_tensors()
+            with native_stderr_silenced():  # the delegate is (re)made here too
+                interpreter.allocate_tensors()
             shape[0] = x.shape
         interpreter.set_tensor(source, x)
         interpreter.invoke()
