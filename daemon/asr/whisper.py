@@ -116,10 +116,11 @@ def repetitive(text: str) -> bool:
 
 
 def join_texts(texts: list[str]) -> str:
-    """Stretch texts in order; a space only between two Latin words."""
+    """Stretch texts in order; a space only between two Latin words. A stretch that decoded
+    to punctuation alone (a breath, the wake phrase's tail: "。") is no words and is dropped."""
     joined = ""
     for piece in (t.strip() for t in texts):
-        if not piece:
+        if not any(ch.isalnum() for ch in piece):
             continue
         if joined and joined[-1].isascii() and joined[-1].isalnum() and piece[0].isascii():
             joined += " "

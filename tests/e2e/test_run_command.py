@@ -143,7 +143,7 @@ def test_wake_word_in_noise(audio: AudioBuilder, models_dir: Path, tmp_path: Pat
 def test_shipped_default_without_funasr_models_exits_78_with_the_fetch_command(
     models_dir: Path, tmp_path: Path
 ) -> None:
-    for folder in ("openwakeword", "silero"):
+    for folder in ("openwakeword", "silero", "smart-turn"):
         (tmp_path / folder).symlink_to(models_dir / folder)
     run = run_voiced("check", "--config", str(CONFIG), env={"VOICED_MODELS_DIR": str(tmp_path)})
     assert run.returncode == 78, run.stderr

@@ -149,7 +149,7 @@ def test_a_corrupt_whisper_model_stops_start_up_with_exit_78(
     whisper_models: Path, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
-    for folder in ("openwakeword", "silero"):
+    for folder in ("openwakeword", "silero", "smart-turn"):
         (models / folder).parent.mkdir(parents=True, exist_ok=True)
         (models / folder).symlink_to(whisper_models / folder)
     base = models / "whisper" / "base"
@@ -189,7 +189,8 @@ def test_a_mandarin_turn_through_voiced_run(whisper_models: Path, tmp_path: Path
     from daemon.synth.__main__ import main as make_request
 
     request, reply = tmp_path / "request.wav", tmp_path / "reply.wav"
-    assert make_request(["request", str(request), "--text", "现在几点了"]) == 0
+    wake = ["--wake", "你好小智", "--wake-voice", "cmn-latn-pinyin"]  # the profile's wake word
+    assert make_request(["request", str(request), "--text", "现在几点了", *wake]) == 0
     run = run_voiced(
         *("run", "--config", str(REPO / "config" / "voiced.yaml")),
         *("--profile", "zero-download-zh", "--input", str(request), "--output", str(reply)),

@@ -175,6 +175,7 @@ def test_repetition_loops_are_recognised(text: str, loop: bool) -> None:
         (["what time", "is it"], "what time is it"),
         (["", " 你好 ", ""], "你好"),
         (["set a timer", "五分钟"], "set a timer五分钟"),
+        (["。", "现在几点了。"], "现在几点了。"),  # a stretch of punctuation alone is no words
     ],
 )
 def test_stretches_join(texts: list[str], joined: str) -> None:
