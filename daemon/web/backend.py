@@ -95,7 +95,7 @@ class DaemonConsole:
     ) -> None:
         self.settings = settings
         self.hub = hub
-        self.persona = PersonaStore(settings.persona_path, reload_persona)
+        self.persona = PersonaStore(settings.persona_path, reload_persona, settings.daemon.asr)
         self._persona = persona
         self._chat = TextChat(responder, persona)
         self._tts, self._asr = tts, asr

@@ -9,16 +9,20 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from daemon.config import Persona, persona_from_text
+from daemon.asr.languages import check_persona_language
+from daemon.config import AsrSettings, Persona, persona_from_text
 from daemon.errors import ConfigError
 
 MAX_PERSONA_BYTES = 64_000
 
 
 class PersonaStore:
-    def __init__(self, path: Path, reload: Callable[[], bool]) -> None:
+    def __init__(
+        self, path: Path, reload: Callable[[], bool], asr: AsrSettings | None = None
+    ) -> None:
         self.path = path
         self._reload = reload
+        self._asr = asr  # a persona the box's ASR cannot hear is refused before it is saved
 
     def read(self) -> str:
         return self.path.read_text(encoding="utf-8")
@@ -27,7 +31,10 @@ class PersonaStore:
         """Raises ConfigError naming the file and field, as `voiced check` would."""
         if len(text.encode("utf-8")) > MAX_PERSONA_BYTES:
             raise ConfigError(str(self.path), "", f"longer than {MAX_PERSONA_BYTES} bytes")
-        return persona_from_text(text, self.path)
+        persona = persona_from_text(text, self.path)
+        if self._asr is not None:
+            check_persona_language(self._asr, persona, self.path)
+        return persona
 
     def save(self, text: str) -> Persona:
         """Validate, write beside the file and rename over it (a reader never sees half a file;
