@@ -142,6 +142,15 @@ class RemotePipeline(Protocol):
         """A person said the wake word: start a request there (False: nobody to send it to)."""
         ...
 
+    async def speech_started(self, preroll: Sequence[AudioFrame] = ()) -> bool:
+        """Speech in the follow-up window after its reply: a new request there."""
+        ...
+
+    @property
+    def follow_up_open(self) -> bool:
+        """Its reply has been heard: the box listens for speech without the wake word."""
+        ...
+
 
 class Assistant:
     def __init__(
@@ -300,6 +309,8 @@ class Assistant:
             self._on_frame(frame.samples)
         if self._ringer is not None:
             await self._tend_bell()
+        if self.remote is not None:
+            await self._remote_follow_up()
 
     async def _on_event(self, event: Event, heard_in: Phase) -> None:
         if isinstance(event, Woke) and self.remote is not None:
@@ -308,6 +319,9 @@ class Assistant:
             await self.remote.wake(event.hit.model, event.lead_in)
         elif isinstance(event, Woke):
             await self._woke(event)
+        elif isinstance(event, SpeechBegan) and self.remote is not None:
+            self._set_phase(Idle())  # the request is Home Assistant's now
+            await self.remote.speech_started(event.lead_in)
         elif isinstance(event, SpeechBegan):
             await self._interrupt()
             turn = self._new_turn(None)
@@ -404,6 +418,19 @@ class Assistant:
         self._reply(
             turn, lambda step: self.replies.answer(turn, phase.utterance, step), over_reply
         )
+
+    async def _remote_follow_up(self) -> None:
+        """Satellite mode: once Home Assistant's reply has been played, speech without the wake
+        word is the next request (the same window as after a reply of our own)."""
+        assert self.remote is not None
+        if isinstance(self.phase, Idle) and self.remote.follow_up_open:
+            seconds = max(self.settings.follow_up_seconds, 1.0)
+            endpoint = self.settings.endpoint.model_copy(
+                update={"no_speech_timeout_seconds": seconds}
+            )
+            listening = await self._new_listening(endpoint)
+            since = self.sink.cursor + self.settings.echo_tail_seconds
+            self._set_phase(FollowUp(listening, since))
 
     async def _new_listening(self, endpoint: EndpointSettings) -> Listening:
         return await self._listen_worker.run(self.listener.new_listening, endpoint)

@@ -114,6 +114,12 @@ class Satellite:
     def streaming(self) -> bool:
         return self._streamer is not None and not self._streamer.done()
 
+    @property
+    def follow_up_open(self) -> bool:
+        """Home Assistant's reply has been heard and speech now would be a new request."""
+        loop = asyncio.get_running_loop()
+        return self.connected and not self.streaming and loop.time() <= self._follow_up_until
+
     async def wake(self, name: str, preroll: Sequence[AudioFrame] = ()) -> bool:
         """The box heard its wake word: hand the request to Home Assistant. False (and the
         error earcon) when no Home Assistant drives the box."""

@@ -353,12 +353,20 @@ class RecordingRemote:
     def __init__(self) -> None:
         self.wakes: list[tuple[str, float]] = []
         self.frames = 0
+        self.follow_ups = 0
+        self.follow_up_open = False  # set as if Home Assistant's reply had just been played
 
     def hear(self, frame) -> None:  # type: ignore[no-untyped-def]
         self.frames += 1
 
     async def wake(self, name: str, preroll=()) -> bool:  # type: ignore[no-untyped-def]
         self.wakes.append((name, sum(f.duration for f in preroll)))
+        self.follow_up_open = True  # (the reply "plays" at once)
+        return True
+
+    async def speech_started(self, preroll=()) -> bool:  # type: ignore[no-untyped-def]
+        self.follow_ups += 1
+        self.follow_up_open = False
         return True
 
 
@@ -380,3 +388,21 @@ def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipe
     assert [name for name, _ in remote.wakes] == ["fake_wake"]
     assert remote.frames == len(timeline.frames())  # every frame offered to the stream
     assert rig.turns == [] and rig.asr.fed_samples == 0 and rig.tts.texts == []
+
+
+def test_in_satellite_mode_speech_after_home_assistants_reply_is_a_follow_up() -> None:
+    from tests.fixtures.fakes import Rig, Timeline
+
+    rig = Rig()
+    remote = RecordingRemote()
+    original = rig.assistant
+
+    def with_remote():  # type: ignore[no-untyped-def]
+        assistant = original()
+        assistant.remote = remote
+        return assistant
+
+    rig.assistant = with_remote  # type: ignore[method-assign]
+    rig.run(Timeline().silence(1).wake().silence(1.5).speech(1.0).silence(2))
+    assert len(remote.wakes) == 1 and remote.follow_ups == 1
+    assert rig.turns == [] and rig.asr.fed_samples == 0
