@@ -370,11 +370,11 @@ class RecordingRemote:
         return True
 
 
-def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipeline() -> None:
-    from tests.fixtures.fakes import Rig, request
+def satellite_rig():  # type: ignore[no-untyped-def]
+    """A Rig whose Assistant hands requests to a RecordingRemote (mode ha-satellite)."""
+    from tests.fixtures.fakes import Rig
 
-    rig = Rig()
-    remote = RecordingRemote()
+    rig, remote = Rig(), RecordingRemote()
     original = rig.assistant
 
     def with_remote():  # type: ignore[no-untyped-def]
@@ -383,6 +383,13 @@ def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipe
         return assistant
 
     rig.assistant = with_remote  # type: ignore[method-assign]
+    return rig, remote
+
+
+def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipeline() -> None:
+    from tests.fixtures.fakes import request
+
+    rig, remote = satellite_rig()
     timeline = request().silence(3)
     rig.run(timeline)
     assert [name for name, _ in remote.wakes] == ["fake_wake"]
@@ -391,18 +398,9 @@ def test_in_satellite_mode_a_wake_word_goes_to_home_assistant_not_the_local_pipe
 
 
 def test_in_satellite_mode_speech_after_home_assistants_reply_is_a_follow_up() -> None:
-    from tests.fixtures.fakes import Rig, Timeline
+    from tests.fixtures.fakes import Timeline
 
-    rig = Rig()
-    remote = RecordingRemote()
-    original = rig.assistant
-
-    def with_remote():  # type: ignore[no-untyped-def]
-        assistant = original()
-        assistant.remote = remote
-        return assistant
-
-    rig.assistant = with_remote  # type: ignore[method-assign]
+    rig, remote = satellite_rig()
     rig.run(Timeline().silence(1).wake().silence(1.5).speech(1.0).silence(2))
     assert len(remote.wakes) == 1 and remote.follow_ups == 1
     assert rig.turns == [] and rig.asr.fed_samples == 0
