@@ -123,6 +123,14 @@ class WakeSettings(Section):
     quiet_gate: bool = Field(
         True, description="Skip wake inference while the room is quiet (saves most idle CPU)."
     )
+    confirm_frames: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="Frames (80 ms each) in a row the score must stay at or above the threshold "
+        "before the wake word fires: 2 or more trade that many 80 ms of latency for fewer false "
+        "accepts (1: fire on the first frame, as openWakeWord).",
+    )
 
 
 class VadSettings(Section):

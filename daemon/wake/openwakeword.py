@@ -32,7 +32,7 @@ from daemon.models.verify import (
     verify_pinned,
 )
 from daemon.wake.base import WakeHit
-from daemon.wake.classifier import WakeClassifier, packaged_model
+from daemon.wake.classifier import Sustained, WakeClassifier, packaged_model
 from daemon.wake.features import FeatureModels, StreamingFeatures
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,7 @@ class OpenWakeWord:
         self._classifiers = [WakeClassifier.load(path) for path in paths]
         self.name = "+".join(c.name for c in self._classifiers)
         self.threshold = settings.threshold
+        self._confirm = {c.name: Sustained(settings.confirm_frames) for c in self._classifiers}
         self.peak = WakeHit("-", 0.0)  # the best score heard so far (for a hint in logs)
         self._scored = 0
         if not checked:
@@ -174,9 +175,12 @@ class OpenWakeWord:
                 continue
             for classifier in self._classifiers:
                 score = classifier.score(self._features.window(classifier.frames, ago))
+                score = self._confirm[classifier.name].push(score)
                 best[classifier.name] = max(best.get(classifier.name, 0.0), score)
         return best
 
     def reset(self) -> None:
         self._features.reset()
         self._scored = 0
+        for sustained in self._confirm.values():
+            sustained.reset()
