@@ -49,9 +49,14 @@ HARD_WEIGHT = 20.0  # ...and counts this many times more in the second round
 
 PLANS = {
     # The shipped model (README gives the command); well within 20 minutes on 2 cores.
-    "full": Plan(Sizes(1000, 300, 260, 40), Sizes(120, 60, 80, 8), epochs=40),
-    "small": Plan(Sizes(200, 60, 40, 10), Sizes(40, 20, 20, 4), epochs=20),
-    "tiny": Plan(Sizes(16, 8, 6, 3), Sizes(6, 4, 3, 1), epochs=4),  # tests
+    "full": Plan(
+        Sizes(positives=600, confusables=250, talk=0, noise=30, long_talk=120),
+        Sizes(120, 60, 80, 8),
+        epochs=20,
+        mining_epochs=10,
+    ),
+    "small": Plan(Sizes(200, 60, 0, 10, 30), Sizes(40, 20, 20, 4), epochs=15, mining_epochs=5),
+    "tiny": Plan(Sizes(16, 8, 2, 3, 1), Sizes(6, 4, 3, 1), epochs=3, mining_epochs=1),  # tests
 }
 
 
