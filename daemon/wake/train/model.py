@@ -17,7 +17,9 @@ import numpy as np
 
 from daemon.wake.features import EMBEDDING_DIM
 
-HIDDEN = 32  # openWakeWord's default layer size: small enough not to memorize the talk
+HIDDEN = 64  # twice openWakeWord's default: fewer false accepts on voices never heard
+# (validation voices, with HARD_WEIGHT 50: 59.8 false accepts per hour against 64.9 with 32 and
+# 20, detection the same), still a 400 KB file
 METADATA_PHRASE = "voiced.wake_phrase"
 
 

@@ -44,7 +44,7 @@ class Plan:
 NEGATIVE_WEIGHT = 10.0  # negatives weigh this much more than positives in all (false accepts
 # cost more than a missed first try)
 HARD_SCORE = 0.1  # a negative the first round scores this high is a hard one...
-HARD_WEIGHT = 20.0  # ...and counts this many times more in the second round
+HARD_WEIGHT = 50.0  # ...and counts this many times more in the second round
 
 
 PLANS = {
@@ -52,8 +52,8 @@ PLANS = {
     "full": Plan(
         Sizes(positives=600, confusables=250, talk=0, noise=30, long_talk=120),
         Sizes(120, 60, 80, 8),
-        epochs=20,
-        mining_epochs=10,
+        epochs=30,
+        mining_epochs=15,
     ),
     "small": Plan(Sizes(200, 60, 0, 10, 30), Sizes(40, 20, 20, 4), epochs=15, mining_epochs=5),
     "tiny": Plan(Sizes(16, 8, 2, 3, 1), Sizes(6, 4, 3, 1), epochs=3, mining_epochs=1),  # tests
