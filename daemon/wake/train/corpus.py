@@ -111,39 +111,7 @@ ZH_CONFUSABLE = (
     "你早",
     "好小子",
     "小池",
-    # Other names after 你好 (a syllable or more differs from 小智).
-    "你好小张",
-    "你好小吃",
-    "你好小事",
-    "你好小四",
-    "你好小鸡",
-    "你好小赵",
-    "你好小周",
-    "你好小李",
-    "你好小姐",
-    "你好校长",
-    "你好老智",
-    "你好大智",
-    # 小智 and xiao/zhi sounds inside other words and sentences.
-    "小智能",
-    "晓之以情",
-    "小侄子",
-    "小纸条",
-    "小知了",
-    "小芝麻",
-    "笑着说",
-    "孝子",
-    "你好小",
-    "您好",
-    "你好吗",
-    "泥好",
-    "你好呀小朋友们",
-    "早上好小明",
 )
-# Said exactly like 你好小智 (the same syllables and tones): not negatives, or the model would
-# be taught that one sound is both. 你好小知 (zhī) and 你好小纸 (zhǐ) differ only in the tone
-# and are left out too: a speaker's tones are not reliable enough to teach that apart.
-ZH_SAME_SOUND = ("你好小志", "你好小治", "你好晓智", "你好小知", "你好小纸")
 ZH_FILLERS = ("大家", "朋友", "老师", "东西", "今天", "我们", "电话", "时间")
 EN_FILLERS = ("there", "buddy", "mister", "everyone", "garden", "morning")
 

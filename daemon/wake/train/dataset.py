@@ -17,7 +17,7 @@ import numpy as np
 
 from daemon.wake.features import FeatureModels
 from daemon.wake.train.augment import augment, background, change_speed
-from daemon.wake.train.corpus import ZH_SAME_SOUND, confusables, is_chinese, texts, vocabulary
+from daemon.wake.train.corpus import confusables, is_chinese, texts, vocabulary
 from daemon.wake.train.voices import SAMPLE_RATE, CannotSay, draw_styles, say
 
 EMBED_END_OFFSET = 12400  # samples: embedding i covers audio up to 1280 * i + 12400
@@ -39,35 +39,16 @@ class Clip:
 
 @dataclass
 class Windows:
-    """Labelled windows kept as (clip embeddings, window starts) rather than copied out: hours
-    of talk give hundreds of thousands of overlapping 16-embedding windows, 16 times the memory
-    of the embeddings themselves."""
+    x: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
 
-    embeddings: list[np.ndarray] = field(default_factory=list)
-    starts: list[np.ndarray] = field(default_factory=list)
-    labels: list[np.ndarray] = field(default_factory=list)
-    size: int = 0
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        if len(y):
+            self.x.append(x.astype(np.float32))
+            self.y.append(y.astype(np.float32))
 
-    def add(self, embeddings: np.ndarray, starts: np.ndarray, labels: np.ndarray) -> None:
-        """A clip's embeddings, the first index of each window kept, and their labels."""
-        if len(labels):
-            self.embeddings.append(embeddings.astype(np.float32))
-            self.starts.append(starts.astype(np.int64) + self.size)
-            self.labels.append(labels.astype(np.float32))
-            self.size += len(embeddings)
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(all embeddings (n, 96), window starts into them, labels)."""
-        return (
-            np.concatenate(self.embeddings),
-            np.concatenate(self.starts),
-            np.concatenate(self.labels),
-        )
-
-
-def gather(embeddings: np.ndarray, starts: np.ndarray, frames: int) -> np.ndarray:
-    """The windows beginning at `starts`: (len(starts), frames, 96)."""
-    return embeddings[starts[:, None] + np.arange(frames)]
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self.x), np.concatenate(self.y)
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:
@@ -83,12 +64,8 @@ def windows_of(embeddings: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndar
     return np.transpose(view, (0, 2, 1)), ends
 
 
-KINDS = ("talk", "positive", "confusable", "noise", "long_talk")
-# Each kind draws from its own random stream; new kinds go at the end, so adding one changes
-# no clip of the others (the benchmark's held-out clips stay the same).
-STREAMS = ("talk", "positive", "confusable", "noise", "babble", "long_talk")
+KINDS = ("talk", "positive", "confusable", "noise")
 BABBLE_VOICES = 6
-LONG_TALK_SECONDS = (20.0, 40.0)
 
 
 class ClipMaker:
@@ -111,7 +88,7 @@ class ClipMaker:
         self._babble = [self._say(text)[0] for text in self.own.talk[:BABBLE_VOICES]]
 
     def _generator(self, kind: str, index: int) -> np.random.Generator:
-        stream = STREAMS.index(kind) + 1
+        stream = (*KINDS, "babble").index(kind) + 1
         return np.random.default_rng([self.seed, int(self.held_out), stream, index])
 
     def make(self, kind: str, index: int) -> Clip:
@@ -121,12 +98,11 @@ class ClipMaker:
             "positive": self.positive,
             "confusable": self.confusable,
             "noise": self.noise,
-            "long_talk": self.long_talk,
         }[kind]
         return make(index)
 
-    def _say(self, text: str, gcin_share: float = 0.3) -> tuple[np.ndarray, str]:
-        style = draw_styles(text, 1, self.rng, self.held_out, gcin_share)[0]
+    def _say(self, text: str) -> tuple[np.ndarray, str]:
+        style = draw_styles(text, 1, self.rng, self.held_out)[0]
         try:
             return say(text, style, self.rng), style.label()
         except CannotSay:
@@ -177,12 +153,8 @@ class ClipMaker:
         while True:
             picks = self.rng.integers(len(pool), size=int(self.rng.integers(low, high + 1)))
             text = joiner.join(pool[int(i)] for i in picks)
-            if not self._says_phrase(text):
+            if self.phrase.lower() not in text.lower():
                 return text
-
-    def _says_phrase(self, text: str) -> bool:
-        said = text.lower().replace(" ", "")
-        return any(p in said for p in (self.phrase.lower().replace(" ", ""), *ZH_SAME_SOUND))
 
     def confusable(self, index: int) -> Clip:
         options = confusables(self.phrase)
@@ -207,40 +179,6 @@ class ClipMaker:
         audio = np.concatenate([self._silence(0.3, 2.0), audio, self._silence(0.5, 1.5)])
         return Clip(self._room(audio), None, "talk", label)
 
-    def long_talk(self, index: int) -> Clip:
-        """20-40 s of talk without the phrase, as a conversation: each stretch in its own voice
-        (for Mandarin half of them the phrase's real recorded voice, gcin speaker 3, so that
-        the model learns the phrase and not the voice), a fifth in the other language, random
-        words of a large vocabulary, sentences, and near-misses (你好 / 小智 inside talk)."""
-        length = float(self.rng.uniform(*LONG_TALK_SECONDS))
-        parts: list[np.ndarray] = [self._silence(0.2, 1.0)]
-        seconds = 0.0
-        while seconds < length:
-            chinese = self.chinese if self.rng.random() < 0.8 else not self.chinese
-            said = self._say(self._stretch(chinese), gcin_share=0.5)[0]
-            said = change_speed(said, float(self.rng.uniform(0.9, 1.1)))
-            parts += [said, self._silence(0.1, 1.2)]
-            seconds += (len(said) + len(parts[-1])) / SAMPLE_RATE
-        return Clip(self._room(np.concatenate(parts)), None, "long_talk", "conversation")
-
-    def _stretch(self, chinese: bool) -> str:
-        """One stretch of talk: mostly random words, some sentences, some near-misses."""
-        draw = self.rng.random()
-        source = self.own if chinese == self.chinese else self.other
-        if draw < 0.2:
-            return source.talk[int(self.rng.integers(len(source.talk)))]
-        if draw < 0.35 and chinese == self.chinese:
-            options = confusables(self.phrase)
-            near = options[int(self.rng.integers(len(options)))]
-            joiner = "" if chinese else " "
-            while True:
-                before = self._random_words(0, 2, chinese)
-                after = self._random_words(0, 3, chinese)
-                text = joiner.join(t for t in (before, near, after) if t)
-                if not self._says_phrase(text):
-                    return text
-        return self._random_words(2, 8, chinese)
-
     def noise(self, index: int, seconds: float = 4.0) -> Clip:
         kinds = ("music", "babble", "white", "pink", "brown")
         kind = kinds[index % len(kinds)]
@@ -259,14 +197,13 @@ class Sizes:
     confusables: int
     talk: int
     noise: int
-    long_talk: int = 0
 
     def total(self) -> int:
-        return self.positives + self.confusables + self.talk + self.noise + self.long_talk
+        return self.positives + self.confusables + self.talk + self.noise
 
     def specs(self) -> list[tuple[str, int]]:
         """(kind, index) of every clip, kinds interleaved so progress is even."""
-        counts = {"talk": self.talk, "positive": self.positives, "long_talk": self.long_talk}
+        counts = {"talk": self.talk, "positive": self.positives}
         counts |= {"confusable": self.confusables, "noise": self.noise}
         longest = max(counts.values())
         return [(k, i) for i in range(longest) for k in KINDS if i < counts[k]]
@@ -288,18 +225,18 @@ def embed_clip(clip: Clip, features: FeatureModels) -> Embedded:
     return Embedded(embeddings, clip.phrase, clip.kind, clip.style, len(clip.audio) / SAMPLE_RATE)
 
 
-def label_windows(item: Embedded, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first embedding index of each window of an embedded clip kept for training, and its
-    label (1 positive, 0 negative). Every window of a clip without the phrase is a negative,
-    whatever its position; in a positive clip, windows near but not at the phrase's end are
-    left out."""
-    _, ends = windows_of(item.embeddings, frames)
-    starts = ends - (frames - 1)
+def label_windows(
+    item: Embedded, frames: int, talk_stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of an embedded clip and their labels (1 positive, 0 negative); windows near
+    but not at the phrase's end are left out, and long talk keeps every `talk_stride`-th one."""
+    x, ends = windows_of(item.embeddings, frames)
     if item.phrase is None:
-        return starts, np.zeros(len(starts), dtype=np.float32)
+        step = talk_stride if item.kind == "talk" else 1
+        return x[::step], np.zeros(len(x[::step]), dtype=np.float32)
     times = embedding_end(ends)
     start, end = item.phrase
     positive = (times >= end - POSITIVE_BEFORE) & (times <= end + POSITIVE_AFTER)
     negative = times <= start + 0.5 * (end - start)
     keep = positive | negative
-    return starts[keep], positive[keep].astype(np.float32)
+    return x[keep], positive[keep].astype(np.float32)

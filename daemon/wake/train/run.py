@@ -12,10 +12,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -37,26 +35,14 @@ class Plan:
     train: Sizes
     held_out: Sizes
     epochs: int
-    mining_epochs: int = 0  # the second round, on the negatives the first round got wrong
     frames: int = 16  # embeddings per decision (1.28 s), as openWakeWord's official models
-
-
-NEGATIVE_WEIGHT = 10.0  # negatives weigh this much more than positives in all (false accepts
-# cost more than a missed first try)
-HARD_SCORE = 0.1  # a negative the first round scores this high is a hard one...
-HARD_WEIGHT = 50.0  # ...and counts this many times more in the second round
 
 
 PLANS = {
     # The shipped model (README gives the command); well within 20 minutes on 2 cores.
-    "full": Plan(
-        Sizes(positives=600, confusables=250, talk=0, noise=30, long_talk=120),
-        Sizes(120, 60, 80, 8),
-        epochs=30,
-        mining_epochs=15,
-    ),
-    "small": Plan(Sizes(200, 60, 0, 10, 30), Sizes(40, 20, 20, 4), epochs=15, mining_epochs=5),
-    "tiny": Plan(Sizes(16, 8, 2, 3, 1), Sizes(6, 4, 3, 1), epochs=3, mining_epochs=1),  # tests
+    "full": Plan(Sizes(1000, 300, 260, 40), Sizes(120, 60, 80, 8), epochs=40),
+    "small": Plan(Sizes(200, 60, 40, 10), Sizes(40, 20, 20, 4), epochs=20),
+    "tiny": Plan(Sizes(16, 8, 6, 3), Sizes(6, 4, 3, 1), epochs=4),  # tests
 }
 
 
@@ -129,20 +115,21 @@ def train_wake_word(
     jobs = [(False, kind, i) for kind, i in plan.train.specs()]
     jobs += [(True, kind, i) for kind, i in plan.held_out.specs()]
     windows, held_out = Windows(), []
-    steps = len(jobs) + plan.epochs + plan.mining_epochs
-    with tqdm(total=steps, desc=phrase, disable=not show_progress) as bar:
+    with tqdm(total=len(jobs) + plan.epochs, desc=phrase, disable=not show_progress) as bar:
         made = embedded_clips(phrase, seed, own, features, jobs, workers or default_workers())
         for (is_held_out, _, _), item in zip(jobs, made, strict=True):
             if is_held_out:
                 held_out.append(item)
             else:
-                windows.add(item.embeddings, *label_windows(item, plan.frames))
+                windows.add(*label_windows(item, plan.frames))
             bar.update(1)
-        embeddings, starts, y = windows.arrays()
+        x, y = windows.arrays()
         del windows
         log.info("training windows: %d (%d positive)", len(y), int(y.sum()))
-        model = train_classifier(embeddings, starts, y, plan, seed, lambda: bar.update(1))
-        from daemon.wake.train.model import export
+
+        from daemon.wake.train.model import export, fit
+
+        model = fit(x, y, seed, plan.epochs, progress=lambda epoch, loss: bar.update(1))
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         candidate = Path(tmp) / out.name
         export(model, plan.frames, candidate, phrase)
@@ -150,37 +137,6 @@ def train_wake_word(
         results = evaluate(held_out, plan.frames, classifier.score_windows)
         os.replace(candidate, out)
     return Result(out, results, len(y), int(y.sum()), time.monotonic() - started)
-
-
-def train_classifier(
-    embeddings: np.ndarray,
-    starts: np.ndarray,
-    labels: np.ndarray,
-    plan: Plan,
-    seed: int,
-    tick: Callable[[], None],
-) -> Any:
-    """Two rounds: all windows with balanced class weights; then the same windows again with
-    the negatives the first model scored at or above HARD_SCORE counting HARD_WEIGHT times more
-    (hard-negative mining: the rare talk that sounds like the phrase is what false accepts are
-    made of, and in hours of talk it is a tiny share of the loss)."""
-    from daemon.wake.train.model import class_weights, fit, scores
-
-    weights = class_weights(labels, NEGATIVE_WEIGHT)
-    model = fit(
-        embeddings, starts, labels, plan.frames, seed, plan.epochs, weights,
-        progress=lambda epoch, loss: tick(),
-    )  # fmt: skip
-    if not plan.mining_epochs:
-        return model
-    hard = (labels < 0.5) & (scores(model, embeddings, starts, plan.frames) >= HARD_SCORE)
-    log.info("hard negatives: %d of %d", int(hard.sum()), int((labels < 0.5).sum()))
-    weights = class_weights(labels, NEGATIVE_WEIGHT) * np.where(hard, HARD_WEIGHT, 1.0)
-    return fit(
-        embeddings, starts, labels, plan.frames, seed + 1, plan.mining_epochs,
-        weights.astype(np.float32), model=model, learning_rate=3e-4,
-        progress=lambda epoch, loss: tick(),
-    )  # fmt: skip
 
 
 def report(result: Result) -> str:
