@@ -5,9 +5,11 @@ side by side with the official hey_jarvis on the English equivalents.
   rates and pitches kept out of training; gcin speaker 3 with held-out syllable gaps; followed by
   held-out requests such as 现在几点了), each in a random room, streamed frame by frame through
   the daemon's real detector;
-- false accepts per hour: held-out Chinese and English talk (sentences kept out of training, in
-  held-out voices), scored on whole-clip features (the same features, computed once and shared
-  by both models), with the daemon's 2 s refractory period;
+- false accepts per hour: 1 h of held-out Chinese and 1 h of English talk (sentences and words
+  kept out of training, in held-out voices), scored on whole-clip features (the same features,
+  computed once, shared by both models and cached under out/cache/wake-bench), with the
+  daemon's 2 s refractory period;
+- each of the above with wake.confirm_frames 1, 2 and 3 (the default's figures at the top);
 - listening CPU: CPU seconds per audio second of the ungated detector with hey_jarvis alone,
   你好小智 alone, and both at once (one shared feature extractor);
 - memory: resident set of a process that has loaded the detector, ours against openWakeWord's
