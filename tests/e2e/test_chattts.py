@@ -33,7 +33,7 @@ from daemon.tts.fallback import FallbackSynthesizer
 from daemon.tts.voice_sample import render_samples
 from tests.conftest import CONFIG, run_voiced
 from tests.fixtures import chattts_assets
-from tests.fixtures.audio import AudioBuilder
+from tests.fixtures.audio import PLAIN_VOICE, AudioBuilder
 
 pytestmark = [
     pytest.mark.slow,
@@ -262,7 +262,7 @@ def test_a_whole_turn_through_the_real_command(
         "--profile",
         str(profile),
         "--input",
-        str(audio.request("what time is it")),
+        str(audio.request("what time is it", voice=PLAIN_VOICE)),
         "--output",
         str(out),
         env={"OMP_NUM_THREADS": "1"},  # as above: tiny networks, busy 2-core test machines

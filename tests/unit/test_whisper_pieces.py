@@ -122,7 +122,10 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 ) -> None:
     config = tmp_path / "config"
     shutil.copytree(REPO / "config", config)
-    settings = load_settings(config / "voiced.yaml", [config / "profiles" / "zero-download.yaml"])
+    english_only = tmp_path / "pocketsphinx.yaml"
+    english_only.write_text("asr:\n  backend: pocketsphinx\n", encoding="utf-8")
+    profiles = [config / "profiles" / "zero-download.yaml", english_only]
+    settings = load_settings(config / "voiced.yaml", profiles)
     holder = PersonaHolder(settings)
     english = holder.current
     zh = (config / "persona.yaml").read_text(encoding="utf-8")
