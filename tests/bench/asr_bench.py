@@ -8,7 +8,9 @@
 - Latency: endpoint -> final text for 3 s and 8 s requests, with audio arriving in real time
   (80 ms frames paced by the clock) followed by the silence that ends the turn, so decoding done
   while the person speaks counts only if it finished in time.
-- RSS after the model is loaded.
+- RSS after the model is loaded (the listening daemon's RSS with each ASR: `scripts/bench memory`
+  and README).
+- English endpoint -> text latency of Whisper base and pocketsphinx (the zero-download choice).
 
 Targets (issue 12): Mandarin CER <= 10% clean, <= 20% at 10 dB; endpoint -> final text p50 <=
 400 ms for 3 s and <= 700 ms for 8 s (Whisper base, 2 cores).
@@ -157,6 +159,19 @@ def latency(transcriber: Transcriber) -> dict[str, Any]:
     return results
 
 
+def english_latency(transcriber: Transcriber) -> dict[str, Any]:
+    """Endpoint -> text for English requests (en-us voice) arriving in real time."""
+    results = {}
+    for text in ("what time is it", "what is the weather like tomorrow"):
+        audio = espeak_speech(text, "en-us")
+        runs = sorted(realtime_turn(transcriber, audio) for _ in range(REPEATS))
+        results[f"{text} ({len(audio) / SAMPLE_RATE:.1f}s)"] = {
+            "endpoint_to_text_p50_seconds": round(statistics.median(runs), 3),
+            "runs": len(runs),
+        }
+    return results
+
+
 def measure_whisper(settings: WhisperSettings, with_noise: bool, models: Path) -> dict[str, Any]:
     before = rss_mb()
     started = time.perf_counter()
@@ -195,4 +210,8 @@ def run(audio: AudioBuilder) -> dict[str, object]:
     results["english/whisper-base"] = timed(lambda: english(english_whisper))
     sphinx = PocketsphinxTranscriber(PocketsphinxSettings())
     results["english/pocketsphinx"] = timed(lambda: english(sphinx))
+    results["english_latency"] = {
+        "whisper-base": english_latency(english_whisper),
+        "pocketsphinx": english_latency(sphinx),
+    }
     return results

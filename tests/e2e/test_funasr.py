@@ -11,6 +11,7 @@ ever handed to FunASR.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ from daemon.asr.funasr import (
 from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, resample
 from daemon.config import AsrSettings, FunasrSettings
 from daemon.models.errors import ModelMissing
+from daemon.models.modelscope import FUNASR_MODELS
 from daemon.models.packaged import PACKAGED_ASSETS
 from tests.conftest import run_voiced
 from tests.fixtures import funasr_models
@@ -182,6 +184,60 @@ def test_a_folder_without_model_pt_or_a_named_file_is_missing(tmp_path: Path):
     message = _missing(tmp_path, model="paraformer-zh")
     assert "model.pt" in message and "tokens.json" in message
     assert str(folder) in message and "voiced models fetch funasr" in message
+
+
+# Which real ModelScope repository each tiny model mirrors, and the files that repository's
+# configuration.json names (read from published copies: tests/fixtures/funasr_models.py).
+MIRRORS = {
+    "paraformer-zh": (
+        "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch",
+        {"tokens.json", "seg_dict", "am.mvn"},
+    ),
+    "paraformer-zh-streaming": (
+        "iic/speech_paraformer-large_asr_nat-zh-cn-16k-common-vocab8404-online",
+        {"tokens.json", "seg_dict", "am.mvn"},
+    ),
+    "sensevoice-small": ("iic/SenseVoiceSmall", {"chn_jpn_yue_eng_ko_spectok.bpe.model", "am.mvn"}),
+    "ct-punc": (
+        "iic/punc_ct-transformer_cn-en-common-vocab471067-large",
+        {"tokens.json", "jieba_usr_dict"},
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MIRRORS))
+def test_each_tiny_model_has_its_real_repositorys_layout(tiny_models: Path, name: str):
+    """The folder holds what the real repository holds (demos and figures aside), and its
+    configuration.json names the real id and the files by their real names and keys."""
+    model_id, named = MIRRORS[name]
+    assert FUNASR_MODELS[name] == model_id  # what `voiced models fetch funasr` fetches
+    folder = model_dir(tiny_models, name)
+    configuration = json.loads((folder / "configuration.json").read_text(encoding="utf-8"))
+    assert configuration["model_name_in_hub"]["ms"] == model_id
+    assert configuration["model"] == {"type": "funasr"}
+    metas = configuration["file_path_metas"]
+    assert (metas["init_param"], metas["config"]) == ("model.pt", "config.yaml")
+    in_metas = set(_named_files(metas)) - {"model.pt", "config.yaml"}
+    assert in_metas == named
+    files = {path.name for path in folder.iterdir()}
+    assert files == {"configuration.json", "config.yaml", "model.pt", *named}
+
+
+def _named_files(metas: object) -> list[str]:
+    if isinstance(metas, dict):
+        return [name for value in metas.values() for name in _named_files(value)]
+    return [metas] if isinstance(metas, str) else []
+
+
+@pytest.mark.slow
+def test_a_paraformer_without_its_seg_dict_is_missing(tiny_models: Path, tmp_path: Path):
+    """The real configuration.json names seg_dict, so a fetch that lost it is caught at start."""
+    folder = tmp_path / "funasr" / "paraformer-zh"
+    shutil.copytree(tiny_models / "funasr" / "paraformer-zh", folder)
+    (folder / "seg_dict").unlink()
+    message = _missing(tmp_path, model="paraformer-zh")
+    assert "seg_dict" in message and FETCH_COMMAND in message
 
 
 def test_punctuation_needs_ct_punc(tmp_path: Path):
