@@ -7,7 +7,7 @@ decode time per request (whole request, not real time: the latency bench is `scr
 
 Variants: the product's default; beam 5; temperature fallback (0 -> 0.2 -> 0.4 -> 0.6 when a
 text loops or is improbable); no conditioning on the earlier stretches; the prompt without the
-persona's name, and none at all. (The 30 s window: `scripts/bench asr`.)
+persona's name, the name alone, and none at all; and two combinations.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.asr.whisper import PROMPTS, WhisperTranscriber
+from daemon.asr.whisper import WhisperTranscriber
 from daemon.config import WhisperSettings, default_models_dir
 from daemon.synth.gcin import mandarin_speech
 from tests.bench.asr_bench import noisy
@@ -29,19 +29,23 @@ from tests.fixtures.voices import ZH_REQUESTS, padded, transcribe
 
 SPEAKER = 3  # never 5
 NAME = "小智"
+SIMPLIFIED_HINT = "以下是普通话的句子。"  # the prompt's old tail, meant to keep Chinese simplified
 SNR_DB = 10.0
 DEFAULT = WhisperSettings()
 # label -> (settings, prompt; None = the product's own prompt from the persona's name)
 VARIANTS: dict[str, tuple[WhisperSettings, str | None]] = {
-    "default (beam 1, t=0, conditioned, name+sentence prompt, window 10)": (DEFAULT, None),
+    "default (beam 1, t=0, conditioned, name prompt, window 10)": (DEFAULT, None),
+    "prompt: name + sentence (the old default)": (DEFAULT, f"{NAME}。{SIMPLIFIED_HINT}"),
     "beam 5": (WhisperSettings(beam_size=5), None),
     "temperature fallback 0/0.2/0.4/0.6": (
         WhisperSettings(temperatures=[0.0, 0.2, 0.4, 0.6]),
         None,
     ),
     "no condition_on_previous_text": (WhisperSettings(condition_on_previous_text=False), None),
-    "prompt: sentence only (no name)": (DEFAULT, PROMPTS["zh"]),
+    "prompt: sentence only (no name)": (DEFAULT, SIMPLIFIED_HINT),
     "prompt: none": (DEFAULT, ""),
+    "prompt: none, beam 5": (WhisperSettings(beam_size=5), ""),
+    "window 30": (WhisperSettings(window_seconds=30.0), None),
 }
 
 

@@ -47,14 +47,23 @@ from tests.fixtures.audio import COMMAND_VOICE, duration, read
 ZH_REQUEST = "你好，今天天气怎么样"
 PUNCTUATION = set(funasr_models.PUNC_LIST[2:])
 
+
+def bare(text: str) -> str:
+    """The words alone: ct-punc adds punctuation (English words get "?" "," "."), capitals at an
+    English sentence start, and joins a Latin word to the Chinese around it."""
+    return "".join(c for c in text.lower() if c not in PUNCTUATION and c not in " ?,.!")
+
+
 # Generated once from the seeded tiny models on ZH_REQUEST (espeak-ng cmn-latn-pinyin), then pasted.
+# The vocabularies hold English BPE pieces (hey, ja@@ r@@ vis ...) as the real vocab8404 ones do,
+# and ct-punc punctuates English words the English way ("Vis?"), as the real cn-en model does.
 GOLDEN = {
-    "paraformer-zh": "音客灯怎小买有播上室灯暂哦给上一请关一听声助给是天和",  # noqa: E501
-    "paraformer-zh+punc": "音、客？灯。怎小，买有？播？上室灯。暂。哦。给？上一、请。关一、听。声助。给？是，天和。",  # noqa: E501
-    "paraformer-zh/no-hotwords": "谁小没灯谁明首暂首首嗯谁小放谁明嗯下笑谁客那手小谁首牛",  # noqa: E501
-    "paraformer-zh+punc/no-hotwords": "谁，小，没。灯。谁，明首。暂。首。首。嗯，谁，小，放、谁，明嗯，下、笑？谁，客？那手。小，谁，首。牛。",  # noqa: E501
-    "paraformer-zh-streaming": "唱怎样音首首音谁明怎暂首现首首点现谁嗯声首客那首音谁暂谁牛",  # noqa: E501
-    "paraformer-zh-streaming+punc": "唱。怎样音、首。首。音、谁，明怎暂。首。现、首。首。点。现、谁，嗯，声首。客？那首。音、谁，暂。谁，牛。",  # noqa: E501
+    "paraformer-zh": "呢小 hey 你都上点关现醒客 me 那上 me 好上",  # noqa: E501
+    "paraformer-zh+punc": "呢，小、hey你，都上，点关，现。醒，客me那，上，me好。上。",  # noqa: E501
+    "paraformer-zh/no-hotwords": "在下没牛在好好好好吗好在奶下奶在奶好助也么 vis 牛在好好好",  # noqa: E501
+    "paraformer-zh+punc/no-hotwords": "在，下？没。牛？在，好好好好吗好。在，奶、下奶在，奶、好。助？也。么？Vis?牛？在，好好好。",  # noqa: E501
+    "paraformer-zh-streaming": "乐现话在乐牛在好呢呢vis在在好在好在好牛好那不vis不vis在在开好",  # noqa: E501
+    "paraformer-zh-streaming+punc": "乐现话在，乐？牛？在，好。呢，呢，vis?在，在，好。在，好。在，好。牛？好。那，不。Vis?不。Vis?在，在，开、好。",  # noqa: E501
     "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
@@ -281,8 +290,7 @@ def test_punctuation_is_restored_by_ct_punc(tiny_models: Path, zh_request: np.nd
     assert punctuated.text == GOLDEN["paraformer-zh+punc"]
     assert PUNCTUATION & set(punctuated.text)
     assert punctuated.text[-1] in "。？"  # ct-punc ends a Chinese sentence
-    unpunctuated = "".join(c for c in punctuated.text if c not in PUNCTUATION)
-    assert unpunctuated == GOLDEN["paraformer-zh"]
+    assert bare(punctuated.text) == bare(GOLDEN["paraformer-zh"])
 
 
 @pytest.mark.slow
@@ -319,7 +327,7 @@ def test_streaming_with_punctuation(tiny_models: Path, zh_request: np.ndarray):
     transcriber = asr(tiny_models, "paraformer-zh-streaming", punctuation=True)
     text = transcribe(transcriber, zh_request).text
     assert text == GOLDEN["paraformer-zh-streaming+punc"]
-    assert "".join(c for c in text if c not in PUNCTUATION) == GOLDEN["paraformer-zh-streaming"]
+    assert bare(text) == bare(GOLDEN["paraformer-zh-streaming"])
 
 
 @pytest.mark.slow
