@@ -97,19 +97,25 @@ def _to_int16(audio: np.ndarray) -> np.ndarray:
 # --- the three suppressors ---------------------------------------------------------------------
 
 
+def webrtc_processing(echo_cancellation: bool, noise_suppression: bool) -> tuple[Any, Any]:
+    """livekit's `rtc` module and a WebRTC audio processing module (high-pass filter on, no
+    automatic gain: the wake word and VAD expect the room's own level)."""
+    from livekit import rtc
+
+    module = rtc.AudioProcessingModule(
+        echo_cancellation=echo_cancellation,
+        noise_suppression=noise_suppression,
+        high_pass_filter=True,
+        auto_gain_control=False,
+    )
+    return rtc, module
+
+
 class WebrtcSuppressor:
     name = "webrtc"
 
     def __init__(self) -> None:
-        from livekit import rtc
-
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(
-            echo_cancellation=False,
-            noise_suppression=True,
-            high_pass_filter=True,
-            auto_gain_control=False,
-        )
+        self._rtc, self._apm = webrtc_processing(echo_cancellation=False, noise_suppression=True)
         self._framed = _Framed(WEBRTC_SAMPLES, self._step, WEBRTC_SAMPLES)
 
     def _step(self, frame: np.ndarray) -> np.ndarray:
