@@ -248,7 +248,7 @@ def test_a_whole_turn_through_the_real_command(
     models = tmp_path / "models"
     models.mkdir()
     (models / "chattts").symlink_to(tiny_models / "chattts")
-    for packaged in ("openwakeword", "silero", "smart-turn"):
+    for packaged in ("openwakeword", "silero", "smart-turn", "whisper"):  # zero-download's
         (models / packaged).symlink_to(default_models_dir() / packaged)
     profile = tmp_path / "chattts.yaml"
     profile.write_text(f"models_dir: {models}\ntts:\n  backend: chattts\n  fallback: espeak\n")

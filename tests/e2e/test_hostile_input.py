@@ -97,6 +97,7 @@ def test_voiced_check_names_a_damaged_model_and_exits_78(
 ) -> None:
     relative, how, what = DAMAGE[case]
     models = damaged_copy(models_dir, tmp_path / "models", relative, how)
+    (models / "whisper").symlink_to(models_dir / "whisper")  # the profile's ASR, intact
     run = run_voiced(
         "check", "--config", str(CONFIG), "--profile", "zero-download", timeout=120,
         env={"VOICED_MODELS_DIR": str(models)},
