@@ -29,13 +29,13 @@ from tests.fixtures.voices import ZH_REQUESTS, padded, transcribe
 
 SPEAKER = 3  # never 5
 NAME = "小智"
-SIMPLIFIED_HINT = "以下是普通话的句子。"  # the prompt's old tail, meant to keep Chinese simplified
+SIMPLIFIED_HINT = "以下是普通话的句子。"  # the prompt's tail, meant to keep Chinese simplified
 SNR_DB = 10.0
 DEFAULT = WhisperSettings()
 # label -> (settings, prompt; None = the product's own prompt from the persona's name)
 VARIANTS: dict[str, tuple[WhisperSettings, str | None]] = {
-    "default (beam 1, t=0, conditioned, name prompt, window 10)": (DEFAULT, None),
-    "prompt: name + sentence (the old default)": (DEFAULT, f"{NAME}。{SIMPLIFIED_HINT}"),
+    "default (beam 1, t=0, conditioned, name+sentence prompt, window 10)": (DEFAULT, None),
+    "prompt: name only": (DEFAULT, f"{NAME}。"),
     "beam 5": (WhisperSettings(beam_size=5), None),
     "temperature fallback 0/0.2/0.4/0.6": (
         WhisperSettings(temperatures=[0.0, 0.2, 0.4, 0.6]),
@@ -45,7 +45,7 @@ VARIANTS: dict[str, tuple[WhisperSettings, str | None]] = {
     "prompt: sentence only (no name)": (DEFAULT, SIMPLIFIED_HINT),
     "prompt: none": (DEFAULT, ""),
     "prompt: none, beam 5": (WhisperSettings(beam_size=5), ""),
-    "window 30": (WhisperSettings(window_seconds=30.0), None),
+    "prompt: name only, window 30": (WhisperSettings(window_seconds=30.0), f"{NAME}。"),
 }
 
 

@@ -143,9 +143,9 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 @pytest.mark.parametrize(
     ("language", "names", "prompt"),
     [
-        ("zh", ["小智"], "小智。"),
-        ("zh", ["小智", "客厅", "小智", " "], "小智，客厅。"),
-        ("zh", [], ""),
+        ("zh", ["小智"], "小智。以下是普通话的句子。"),
+        ("zh", ["小智", "客厅", "小智", " "], "小智，客厅。以下是普通话的句子。"),
+        ("zh", [], "以下是普通话的句子。"),
         ("en", ["Jarvis", "Kitchen"], "Jarvis, Kitchen."),
         ("en", [], ""),
         (None, ["Jarvis"], "Jarvis."),
