@@ -41,7 +41,9 @@ class TurnAudio:
 
     def samples(self, seconds: float | None = None) -> np.ndarray:
         """The newest `seconds` (all that is kept when None) as float32 in [-1, 1]."""
-        keep = self._capacity if seconds is None else min(self._capacity, round(seconds * SAMPLE_RATE))
+        keep = self._capacity
+        if seconds is not None:
+            keep = min(keep, round(seconds * SAMPLE_RATE))
         newest = self._buffer[max(0, self._end - keep) : self._end]
         return newest.astype(np.float32) / 32768.0
 

@@ -1,11 +1,12 @@
 """Does the transcript so far read like a finished request? The text half of end-of-turn.
 
-People pause after words that need more: "set a timer for ...", "turn off the ...", "remind me
-in 10 ...", "帮我 ...", "今天的 ...", "定一个 ...", "明天早上七 ...". A transcript that ends on such a
-word is UNFINISHED whatever the audio sounds like; one that ends on anything else is FINISHED;
-no transcript yet is UNKNOWN. A number at the end counts as unfinished: "set an alarm for seven"
-then only waits the longer hangover, while "remind me at 9 ... to take my pills" is not cut.
-Whisper's punctuation helps: a trailing comma or ellipsis reads as unfinished.
+People pause after words that need more: "set a timer for ...", "turn off the ...",
+"remind me in 10 ...", "帮我 ...", "今天的 ...", "定一个 ...", "明天早上七 ...". A transcript
+that ends on such a word is UNFINISHED whatever the audio sounds like; one that ends on
+anything else is FINISHED; no transcript yet is UNKNOWN. A number at the end counts as
+unfinished: "set an alarm for seven" then only waits the longer hangover, while "remind me
+at 9 ... to take my pills" is not cut. Whisper's punctuation helps: a trailing comma or
+ellipsis reads as unfinished.
 """
 
 from __future__ import annotations

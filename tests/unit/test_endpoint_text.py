@@ -108,7 +108,7 @@ def test_text_decoded_at_the_pause_counts() -> None:
 
 
 def test_text_of_an_earlier_stretch_does_not_vouch_for_the_words_after_it() -> None:
-    """"what is the weather like" decoded at a first pause, then "for" spoken and a second
+    """The text "what is the weather like" decoded at a first pause, then "for" spoken and a second
     pause: the old text is stale until the ASR has heard the new words."""
     ep = Endpointer(SMART, judge=lambda: 0.95)
     feed = [(0.9, "")] * 20 + [(0.0, "")] * 5 + [(0.0, "what is the weather like")] * 10
