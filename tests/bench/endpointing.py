@@ -41,6 +41,7 @@ from daemon.turn.recording import Recording
 from daemon.vad import Vad, make_vad
 from daemon.vad.endpoint import Decision
 from daemon.vad.judge import TurnJudge, make_judge
+from daemon.vad.wording import TextSignal
 from tests.bench.endpointing_corpus import (
     ENGLISH_COMPLETE,
     ENGLISH_PAUSED,
@@ -160,6 +161,35 @@ def whisper_heard(skipped: list[str]) -> Heard | None:
 class Ended:
     at: float  # audio time at the end of the frame on which the request ended
     first_answer: float | None  # the judge's first P(complete) in the pause (paused) or the end
+    preempted_at: float | None = None  # a preemptive LLM start that was kept: when it began
+    preempts_wasted: int = 0  # preemptive starts cancelled (speech resumed, or other words)
+
+
+@dataclass
+class Preemption:
+    """LiveKit-style preemptive reply, counted: an LLM request starts on the partial transcript
+    once it is fresh and reads finished in a silence (the moment the ladder says "very likely
+    complete"); speech coming back, or a final transcript with other words, cancels it."""
+
+    silence: float  # judge_silence_seconds: no start before this much silence
+    started: tuple[float, str] | None = None
+    kept_at: float | None = None
+    wasted: int = 0
+
+    def see(self, recording: Recording, partial: str, at: float) -> None:
+        ep = recording.endpointer
+        silent = ep.speech_started and ep.elapsed - ep.last_speech_end >= self.silence - 1e-9
+        if not silent:
+            self.wasted += self.started is not None
+            self.started = None
+        elif self.started is None and ep.text is TextSignal.FINISHED:
+            self.started = (at, partial)
+
+    def end(self, final: str) -> None:
+        if self.started is not None and self.started[1] != final:
+            self.wasted += 1
+        elif self.started is not None:
+            self.kept_at = self.started[0]
 
 
 def endpoint(
@@ -170,18 +200,54 @@ def endpoint(
     vad: Vad,
 ) -> Ended:
     recording = Recording(vad, settings, 0.5, judge)  # resets the VAD
-    at, first = 0.0, None
+    at, first, partial = 0.0, None, ""
+    preemption = Preemption(settings.judge_silence_seconds)
     pause_start = pause_span(clip)[0] if clip.pause is not None else clip.speech_end
     for i, frame in enumerate(Reframer(FRAME_SAMPLES).push(clip.audio)):
         at = frame.end
         partial = heard[i] if heard else ""
         decision = recording.feed(AudioFrame(frame.samples, frame.start), partial)
+        preemption.see(recording, partial, at)
         verdict = recording.verdict
         if first is None and verdict is not None and verdict.at > pause_start:
             first = verdict.probability
         if decision is not Decision.CONTINUE:
             break
-    return Ended(at, first)
+    preemption.end(partial)
+    return Ended(at, first, preemption.kept_at, preemption.wasted)
+
+
+def preemptive(ended: list[tuple[Clip, Ended]]) -> dict[str, object]:
+    """Starts, waste and gain of the preemptive reply. The gain is audio time from the start to
+    the endpoint; voice-to-voice gains at most the LLM's time to its first sentence (the scripted
+    LLM of `scripts/bench latency`: 200 ms to the first token, ~370 ms to the first sentence)."""
+    kept = [e.at - e.preempted_at for _, e in ended if e.preempted_at is not None]
+    wasted = sum(e.preempts_wasted for _, e in ended)
+    starts = len(kept) + wasted
+    capped = [min(g, SCRIPTED_LLM_FIRST_SENTENCE) for g in kept]
+    return {
+        "requests": len(ended),
+        "starts": starts,
+        "wasted": wasted,
+        "waste_pct": round(100 * wasted / starts) if starts else 0,
+        "gain_ms_audio": {"p50": _ms_median(kept), "mean": _ms_mean(kept)},
+        "voice_to_voice_gain_ms_scripted_llm": {
+            "p50": _ms_median(capped),
+            "mean": _ms_mean(capped),
+        },
+        "target_waste_pct_max": 20,
+    }
+
+
+SCRIPTED_LLM_FIRST_SENTENCE = 0.2 + 5 / 30  # tests/bench/latency.py: FIRST_TOKEN, 5 tokens, RATE
+
+
+def _ms_median(values: list[float]) -> int:
+    return round(statistics.median(values) * 1000) if values else 0
+
+
+def _ms_mean(values: list[float]) -> int:
+    return round(statistics.fmean(values) * 1000) if values else 0
 
 
 def _percentile(values: list[float], q: float) -> int:
@@ -274,5 +340,7 @@ def run(audio: AudioBuilder) -> dict[str, object]:
         } | {"all": summary(rows)}
         if name == "smart-turn (no partials)":
             results["judge_first_answer_median"] = judge_answers(rows)
+        if name == "smart-turn + whisper partials":
+            results["preemptive_reply (smart-turn + whisper partials)"] = preemptive(rows)
     results["default_mode"] = EndpointSettings().mode
     return results
