@@ -14,9 +14,8 @@ import pytest
 from daemon.asr.base import Transcript
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import Deadlines, EndpointSettings
-from daemon.llm.responder import Responder
-from daemon.turn.machine import Assistant, Stages, TurnSettings
-from tests.fixtures.fakes import EnergyVad, Rig, Timeline
+from daemon.turn.machine import TurnSettings
+from tests.fixtures.fakes import Rig, Timeline
 
 FIRST, WHOLE = "set a timer for", "set a timer for five minutes"
 SPEECH_1, PAUSE, SPEECH_2 = 1.04, 0.8, 0.8  # seconds (80 ms frames)
@@ -62,22 +61,6 @@ class SureJudge:
         return 0.95
 
 
-@dataclass
-class JudgedRig(Rig):
-    judge: SureJudge = field(default_factory=SureJudge)
-
-    def assistant(self) -> Assistant:
-        """Rig's wiring, with the judge among the stages."""
-        if self.responder is None:
-            self.responder = Responder(self.chat, self.timeouts, self.persona())
-        stages = Stages(
-            self.wake, EnergyVad(), self.asr, self.responder, self.tts, self.sink, judge=self.judge
-        )
-        assistant = Assistant(stages, self.settings, self.persona, self._ended, self.states.append)
-        self.sink.clock = assistant.clock
-        return assistant
-
-
 SMART = TurnSettings(
     endpoint=EndpointSettings(mode="smart-turn"), deadlines=Deadlines(asr=2, tts_chunk=2)
 )
@@ -98,18 +81,19 @@ def stretch_asr() -> StretchAsr:
 @pytest.mark.parametrize("realtime", [False, True], ids=["file", "realtime"])
 def test_a_paused_timer_request_is_one_turn(realtime: bool) -> None:
     asr = stretch_asr()
-    rig = JudgedRig(asr=asr, settings=SMART)  # type: ignore[arg-type]
+    judge = SureJudge()
+    rig = Rig(asr=asr, settings=SMART, judge=judge)  # type: ignore[arg-type]
     rig.run(paused_request(), realtime=realtime)
     [turn] = rig.turns
     assert turn.outcome == "ok"
     assert turn.asr_text == WHOLE
     assert turn.recording_seconds > 0.3 + SPEECH_1 + PAUSE + SPEECH_2
-    assert rig.judge.asked >= 1  # asked in the final silence (not in the pause: "for")
+    assert judge.asked >= 1  # asked in the final silence (not in the pause: "for")
 
 
 def test_the_pause_is_not_judged_while_the_text_ends_on_for() -> None:
     asr = stretch_asr()
-    rig = JudgedRig(asr=asr, settings=SMART)  # type: ignore[arg-type]
+    rig = Rig(asr=asr, settings=SMART, judge=SureJudge())  # type: ignore[arg-type]
     rig.run(paused_request())
     [turn] = rig.turns
     # the judge's yes + finished text end the turn at its first question (0.2 s of silence)
@@ -119,7 +103,7 @@ def test_the_pause_is_not_judged_while_the_text_ends_on_for() -> None:
 def test_a_finished_request_ends_at_the_first_question() -> None:
     timeline = Timeline().silence(1).wake().silence(0.32).speech(1.04).silence(2.0)
     asr = StretchAsr(at=[0.3 + 1.04 + 0.1], texts=["what time is it"])
-    rig = JudgedRig(asr=asr, settings=SMART)  # type: ignore[arg-type]
+    rig = Rig(asr=asr, settings=SMART, judge=SureJudge())  # type: ignore[arg-type]
     rig.run(timeline)
     [turn] = rig.turns
     assert turn.asr_text == "what time is it"
