@@ -151,10 +151,13 @@ class EndpointSettings(Section):
         0.6,
         le=3.0,
         description="Silence after speech that ends the recording (hangover), when "
-        "the ASR gives no partial transcript to judge by.",
+        "the ASR gives no partial transcript to judge by (smart-turn: after the judge's yes).",
     )
     finished_silence_seconds: PositiveSeconds = Field(
-        0.45, le=3.0, description="Hangover when the partial transcript sounds finished."
+        0.45,
+        le=3.0,
+        description="Hangover when the partial transcript sounds finished (smart-turn: when "
+        "the judge doubts it).",
     )
     unfinished_silence_seconds: PositiveSeconds = Field(
         1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
