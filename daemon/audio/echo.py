@@ -6,14 +6,20 @@ plays as the reference (process_reverse_stream) and removes its echo from the mi
 microphone, so each microphone frame is cleaned with what was being played at that moment; the
 module estimates the remaining acoustic delay itself. With AEC on, the person can talk over the
 box: the wake word (and, if enabled, plain speech) interrupts it, and its own voice cannot wake it.
+
+The wake word hears a second, linear-only cancellation of the same frame (daemon/audio/aec_linear.py):
+AEC3's echo suppressor mutes a person talking over a loud reply, which the recording can afford
+and the wake word cannot.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
+from daemon.audio.aec_linear import LinearEchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, float_to_int16, resample
 
 APM_SAMPLES = SAMPLE_RATE // 100  # the module works in 10 ms frames
@@ -47,6 +53,15 @@ class PlaybackTimeline:
         return out
 
 
+class Cleaned(NamedTuple):
+    """One microphone frame without the box's voice: `frame` through AEC3 (echo suppressed:
+    for the VAD and the ASR), `for_wake` through the linear canceller only (a person talking
+    over the box is kept: for the wake word)."""
+
+    frame: AudioFrame
+    for_wake: AudioFrame
+
+
 class EchoCanceller:
     """Cleans 80 ms microphone frames; runs on the listener thread only."""
 
@@ -61,13 +76,18 @@ class EchoCanceller:
             auto_gain_control=False,
         )
         self._apm.set_stream_delay_ms(delay_ms)
+        self._linear = LinearEchoCanceller()
         self.timeline = PlaybackTimeline()
 
     def played(self, chunk: AudioChunk, start: float) -> None:
         self.timeline.add(chunk, start)
 
-    def process(self, frame: AudioFrame) -> AudioFrame:
+    def process(self, frame: AudioFrame) -> Cleaned:
         reference = self.timeline.take(frame.start, len(frame.samples))
+        for_wake = AudioFrame(self._linear.process(reference, frame.samples), frame.start)
+        return Cleaned(self._suppressed(reference, frame), for_wake)
+
+    def _suppressed(self, reference: np.ndarray, frame: AudioFrame) -> AudioFrame:
         cleaned = np.empty_like(frame.samples)
         for i in range(0, len(frame.samples) - APM_SAMPLES + 1, APM_SAMPLES):
             far = self._frame(reference[i : i + APM_SAMPLES])

@@ -108,11 +108,12 @@ class Listener:
     # --- the one call per frame -----------------------------------------------------------------
 
     def hear(self, frame: AudioFrame, phase: Phase) -> Event | None:
+        for_wake = frame
         if self._echo is not None:
-            frame = self._echo.process(frame)
+            frame, for_wake = self._echo.process(frame)
         if self._wake_listening(phase):
             self._preroll.append(frame)
-            hit = self._detect(frame)
+            hit = self._detect(for_wake)
             if hit is not None and self._wake_allowed(hit, frame):
                 return self._woke(hit, frame)
         return self._listen(frame, phase)
