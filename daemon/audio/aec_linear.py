@@ -66,8 +66,8 @@ class LinearEchoCanceller:
         partitions = len(self._weights)
         power = (np.abs(self._history) ** 2).sum(axis=0) / partitions
         self._power = SMOOTHING * self._power + (1 - SMOOTHING) * power
-        gradient = np.conj(self._history) * error_spectrum / (
-            partitions * self._power + self._floor
+        gradient = (
+            np.conj(self._history) * error_spectrum / (partitions * self._power + self._floor)
         )
         taps = np.fft.irfft(gradient, axis=1)
         taps[:, self._block :] = 0.0  # the constraint: a linear (not circular) convolution

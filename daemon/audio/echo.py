@@ -7,9 +7,9 @@ microphone, so each microphone frame is cleaned with what was being played at th
 module estimates the remaining acoustic delay itself. With AEC on, the person can talk over the
 box: the wake word (and, if enabled, plain speech) interrupts it, and its own voice cannot wake it.
 
-The wake word hears a second, linear-only cancellation of the same frame (daemon/audio/aec_linear.py):
-AEC3's echo suppressor mutes a person talking over a loud reply, which the recording can afford
-and the wake word cannot.
+The wake word hears a second, linear-only cancellation of the same frame (aec_linear.py): AEC3's
+echo suppressor mutes a person talking over a loud reply, which the recording can afford and the
+wake word cannot.
 """
 
 from __future__ import annotations
