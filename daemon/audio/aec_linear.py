@@ -39,10 +39,13 @@ class LinearEchoCanceller:
         self._previous = np.zeros(block)
         self._power = np.ones(bins)
         self._floor = REGULARIZATION * 2 * block
+        self._idle_blocks = partitions  # blocks since the reference was last non-zero
 
     def process(self, reference: np.ndarray, microphone: np.ndarray) -> np.ndarray:
         """The microphone (int16) with the echo of `reference` (int16, the same instants)
         subtracted; the filter adapts on the way."""
+        if self._idle(reference):  # nothing played within the echo path: nothing to remove
+            return microphone.copy()
         ref = reference.astype(np.float64) / 32768.0
         mic = microphone.astype(np.float64) / 32768.0
         n = self._block
@@ -50,6 +53,16 @@ class LinearEchoCanceller:
         for i in range(0, len(mic) - n + 1, n):
             out[i : i + n] = self._block_step(ref[i : i + n], mic[i : i + n])
         return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
+
+    def _idle(self, reference: np.ndarray) -> bool:
+        if reference.any():
+            self._idle_blocks = 0
+            return False
+        was_idle = self._idle_blocks >= len(self._weights)
+        self._idle_blocks += len(reference) // self._block
+        if was_idle:  # the history holds silence only; the filter (the room) is kept
+            self._previous[:] = 0.0
+        return was_idle
 
     def _block_step(self, ref: np.ndarray, mic: np.ndarray) -> np.ndarray:
         n = self._block

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from daemon.audio.echo import EchoCanceller
+from daemon.audio.echo import WakeEchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, PreRoll
 from daemon.config import EndpointSettings
 from daemon.errors import ErrorCode, StageError
@@ -26,7 +26,7 @@ from daemon.turn.recording import Recording as Listening
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import HYSTERESIS, Decision
 from daemon.vad.judge import TurnJudge
-from daemon.wake.base import WakeDetector, WakeHit
+from daemon.wake.base import LatestScore, WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
@@ -92,7 +92,7 @@ class Listener:
         *,
         gate: QuietGate | None = None,
         guard: SelfTriggerGuard | None = None,
-        echo: EchoCanceller | None = None,
+        echo: WakeEchoCanceller | None = None,
         judge: TurnJudge | None = None,
     ) -> None:
         self._wake = wake
@@ -100,15 +100,21 @@ class Listener:
         self._judge = judge  # Smart Turn: does the request sound finished at a pause?
         self._gate = gate
         self._guard = guard
-        self._echo = echo
+        # With no AEC, whoever reports what the box plays (the guard) lets the wake word hear
+        # the microphone without it (daemon/audio/aec_linear.py).
+        self._echo = echo if echo is not None or guard is None else WakeEchoCanceller()
         self.settings = settings
         self._preroll = PreRoll(PREROLL_KEEP_SECONDS)
         self._last_wake = float("-inf")
+        # The wake word's score of the last frame heard (None: not scored, e.g. a quiet room);
+        # read by the turn machine once hear() has returned, for the console's meter.
+        self.wake_score: float | None = None
 
     # --- the one call per frame -----------------------------------------------------------------
 
     def hear(self, frame: AudioFrame, phase: Phase) -> Event | None:
         for_wake = frame
+        self.wake_score = None
         if self._echo is not None:
             frame, for_wake = self._echo.process(frame)
         if self._wake_listening(phase):
@@ -158,13 +164,15 @@ class Listener:
         """Score the frame, unless the room is quiet (then the model is not even run)."""
         try:
             gate = self._gate
-            if gate is None:
-                return self._wake.process(frame.samples)
-            if gate.quiet(frame.samples) or gate.hold(frame.samples):
+            if gate is not None and (gate.quiet(frame.samples) or gate.hold(frame.samples)):
                 return None
-            return gate.process(frame.samples)
+            hit = (gate or self._wake).process(frame.samples)
         except Exception as exc:
             raise StageError(ErrorCode.WAKE_FAILED, f"{type(exc).__name__}: {exc}") from exc
+        scorer = self._wake if gate is None else gate.detector
+        if isinstance(scorer, LatestScore):
+            self.wake_score = scorer.latest
+        return hit
 
     def _wake_allowed(self, hit: WakeHit, frame: AudioFrame) -> bool:
         if frame.end - self._last_wake < self.settings.refractory_seconds:

@@ -133,6 +133,7 @@ class OpenWakeWord:
         self.name = "+".join(c.name for c in self._classifiers)
         self.threshold = settings.threshold
         self.peak = WakeHit("-", 0.0)  # the best score heard so far (for a hint in logs)
+        self.latest = 0.0  # the best score of the last process() call (the console's meter)
         self._scored = 0
         if not checked:
             self._check_scores()
@@ -157,6 +158,7 @@ class OpenWakeWord:
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
         best = self.scores(samples)
+        self.latest = max(best.values(), default=0.0)
         if not best:
             return None
         model, score = max(best.items(), key=lambda item: item[1])
