@@ -199,6 +199,7 @@ class BackgroundServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         settings = serve or getattr(app.state, "serve_settings", None) or ServeSettings()
+        self.app = app
         self.server = uvicorn.Server(server_config(app, settings, lifespan="off"))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.start_seconds = start_seconds
@@ -224,4 +225,4 @@ class BackgroundServer:
         self.server.should_exit = True
         self.thread.join(timeout=STOP_SECONDS)
         self.sock.close()
-        close_app(self.server.config.app)
+        close_app(self.app)
