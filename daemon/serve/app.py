@@ -30,10 +30,10 @@ import struct
 import threading
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from starlette.applications import Starlette
@@ -53,6 +53,7 @@ from daemon.worker import Worker, WorkerBusy
 __all__ = ["Engines", "close_app", "create_app", "load_engines"]
 
 log = logging.getLogger("daemon.serve")
+T = TypeVar("T")
 _SEED_VOICE = re.compile(r"^seed-(\d{1,9})$")
 MIN_SPEAKER_CHARS = 64  # ChatTTS speaker strings are long; OpenAI voice names are not
 SPEECH_FORMATS = ("pcm", "wav")
@@ -81,6 +82,10 @@ def load_engines(settings: Settings) -> Engines:
     transcriber = make_transcriber(settings.daemon.asr, models, hotwords)
     synthesizer = make_synthesizer(settings.daemon.tts, models)
     return Engines(transcriber, synthesizer, settings.persona)
+
+
+class ClientGone(Exception):
+    """The client closed the connection while its request waited for a model."""
 
 
 class ApiError(Exception):
@@ -242,6 +247,9 @@ class Service:
         except ApiError as err:
             status = err.status
             return err.response()
+        except ClientGone:
+            status = 499  # as nginx logs it: the client closed the request; nobody to answer
+            return Response(status_code=499)
         except StageError as err:
             log.warning("%s %s: %s", request.method, request.url.path, err)
             status = 500
@@ -299,7 +307,8 @@ class Service:
         timing.detail = f"audio={len(samples) / 16000:.2f}s"
         try:
             queued = time.monotonic()
-            transcript = await self.workers.asr.run(self._run_asr, samples, timing, queued)
+            call = self.workers.asr.run(self._run_asr, samples, timing, queued)
+            transcript = await until_gone(request, call)
         except WorkerBusy:  # abandoned requests still fill the queue
             raise self.busy() from None
         timing.detail += f" chars={len(transcript.text)}"
@@ -332,7 +341,7 @@ class Service:
         except WorkerBusy:
             raise self.busy() from None
         try:
-            first = await producer.first()
+            first = await until_gone(request, producer.first())
         except BaseException:  # an error, or the client left while waiting for the voice
             producer.stop()
             raise
@@ -387,6 +396,27 @@ class Service:
             producer.stop()
             self.admission.leave()
             log.info("%s", timing.line(request, status))
+
+
+async def until_gone(request: Request, waiting: Awaitable[T]) -> T:
+    """`waiting`'s result, unless the client leaves first: then it is cancelled (a model call
+    still in its worker's queue is skipped) and ClientGone is raised."""
+    work = asyncio.ensure_future(waiting)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    raise ClientGone
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (its body is read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 _ADDRESS = re.compile(r"\s*at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")

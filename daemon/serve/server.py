@@ -225,4 +225,4 @@ class BackgroundServer:
         self.server.should_exit = True
         self.thread.join(timeout=STOP_SECONDS)
         self.sock.close()
-        close_app(self.app)
+        close_app(self.app, timeout=STOP_SECONDS)
