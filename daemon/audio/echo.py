@@ -62,31 +62,10 @@ class Cleaned(NamedTuple):
     for_wake: AudioFrame
 
 
-class WakeEchoCanceller:
-    """The linear stage alone (numpy only, no livekit): with AEC off, the wake word still hears
-    the microphone minus what the box is known to play, so a person saying it over a reply is
-    heard; the VAD and the ASR get the microphone as it is. Listener thread only."""
-
-    def __init__(self) -> None:
-        self._linear = LinearEchoCanceller()
-        self.timeline = PlaybackTimeline()
-
-    def played(self, chunk: AudioChunk, start: float) -> None:
-        self.timeline.add(chunk, start)
-
-    def process(self, frame: AudioFrame) -> Cleaned:
-        reference = self.timeline.take(frame.start, len(frame.samples))
-        return Cleaned(frame, self._for_wake(reference, frame))
-
-    def _for_wake(self, reference: np.ndarray, frame: AudioFrame) -> AudioFrame:
-        return AudioFrame(self._linear.process(reference, frame.samples), frame.start)
-
-
-class EchoCanceller(WakeEchoCanceller):
+class EchoCanceller:
     """Cleans 80 ms microphone frames; runs on the listener thread only."""
 
     def __init__(self, delay_ms: int = 100, noise_suppression: bool = False) -> None:
-        super().__init__()
         from livekit import rtc  # the WebRTC audio processing module, prebuilt
 
         self._rtc = rtc
@@ -97,10 +76,16 @@ class EchoCanceller(WakeEchoCanceller):
             auto_gain_control=False,
         )
         self._apm.set_stream_delay_ms(delay_ms)
+        self._linear = LinearEchoCanceller()
+        self.timeline = PlaybackTimeline()
+
+    def played(self, chunk: AudioChunk, start: float) -> None:
+        self.timeline.add(chunk, start)
 
     def process(self, frame: AudioFrame) -> Cleaned:
         reference = self.timeline.take(frame.start, len(frame.samples))
-        return Cleaned(self._suppressed(reference, frame), self._for_wake(reference, frame))
+        for_wake = AudioFrame(self._linear.process(reference, frame.samples), frame.start)
+        return Cleaned(self._suppressed(reference, frame), for_wake)
 
     def _suppressed(self, reference: np.ndarray, frame: AudioFrame) -> AudioFrame:
         cleaned = np.empty_like(frame.samples)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from daemon.audio.echo import WakeEchoCanceller
+from daemon.audio.echo import EchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, PreRoll
 from daemon.config import EndpointSettings
 from daemon.errors import ErrorCode, StageError
@@ -92,7 +92,7 @@ class Listener:
         *,
         gate: QuietGate | None = None,
         guard: SelfTriggerGuard | None = None,
-        echo: WakeEchoCanceller | None = None,
+        echo: EchoCanceller | None = None,
         judge: TurnJudge | None = None,
     ) -> None:
         self._wake = wake
@@ -100,9 +100,7 @@ class Listener:
         self._judge = judge  # Smart Turn: does the request sound finished at a pause?
         self._gate = gate
         self._guard = guard
-        # With no AEC, whoever reports what the box plays (the guard) lets the wake word hear
-        # the microphone without it (daemon/audio/aec_linear.py).
-        self._echo = echo if echo is not None or guard is None else WakeEchoCanceller()
+        self._echo = echo
         self.settings = settings
         self._preroll = PreRoll(PREROLL_KEEP_SECONDS)
         self._last_wake = float("-inf")
