@@ -7,9 +7,10 @@ microphone, so each microphone frame is cleaned with what was being played at th
 module estimates the remaining acoustic delay itself. With AEC on, the person can talk over the
 box: the wake word (and, if enabled, plain speech) interrupts it, and its own voice cannot wake it.
 
-The wake word hears a second, linear-only cancellation of the same frame (aec_linear.py): AEC3's
-echo suppressor mutes a person talking over a loud reply, which the recording can afford and the
-wake word cannot.
+With `linear_wake`, the wake word hears a second, linear-only cancellation of the same frame
+(aec_linear.py): AEC3's echo suppressor mutes a person talking over a loud reply, which the
+recording can afford and the wake word cannot; but the residue of a filter still adapting can
+itself sound like a wake word, hence an option.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ class Cleaned(NamedTuple):
 class EchoCanceller:
     """Cleans 80 ms microphone frames; runs on the listener thread only."""
 
-    def __init__(self, delay_ms: int = 100, noise_suppression: bool = False) -> None:
+    def __init__(
+        self, delay_ms: int = 100, noise_suppression: bool = False, linear_wake: bool = False
+    ) -> None:
         from livekit import rtc  # the WebRTC audio processing module, prebuilt
 
         self._rtc = rtc
@@ -76,7 +79,7 @@ class EchoCanceller:
             auto_gain_control=False,
         )
         self._apm.set_stream_delay_ms(delay_ms)
-        self._linear = LinearEchoCanceller()
+        self._linear = LinearEchoCanceller() if linear_wake else None
         self.timeline = PlaybackTimeline()
 
     def played(self, chunk: AudioChunk, start: float) -> None:
@@ -84,8 +87,11 @@ class EchoCanceller:
 
     def process(self, frame: AudioFrame) -> Cleaned:
         reference = self.timeline.take(frame.start, len(frame.samples))
+        cleaned = self._suppressed(reference, frame)
+        if self._linear is None:
+            return Cleaned(cleaned, cleaned)
         for_wake = AudioFrame(self._linear.process(reference, frame.samples), frame.start)
-        return Cleaned(self._suppressed(reference, frame), for_wake)
+        return Cleaned(cleaned, for_wake)
 
     def _suppressed(self, reference: np.ndarray, frame: AudioFrame) -> AudioFrame:
         cleaned = np.empty_like(frame.samples)

@@ -122,7 +122,7 @@ def test_aec3_mutes_the_person_where_the_wake_path_does_not(audio: AudioBuilder)
     from daemon.audio.echo import EchoCanceller
 
     reference, microphone, person = _room(audio)
-    canceller = EchoCanceller(delay_ms=100)
+    canceller = EchoCanceller(delay_ms=100, linear_wake=True)
     canceller.timeline.add(AudioChunk(reference.astype(np.float32) / 32768, SAMPLE_RATE), 0.0)
     suppressed, for_wake = [], []
     for i in range(0, len(microphone), FRAME_SAMPLES):
