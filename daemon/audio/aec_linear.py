@@ -7,7 +7,10 @@ recording the ASR hears, but while the box plays loudly it also mutes a person t
 measured on the room rig at echo gain 1.0 with a perfectly aligned reference, "hey jarvis" said
 over a reply scored >= 0.5 on AEC3's output at 6 of 21 positions, and on this filter's output at
 15 of 21 (the misses are in the first ~1.5 s of the first reply, before the filter has adapted).
-Smart speakers spot the wake word on the linear stage's output for this reason.
+Smart speakers spot the wake word on the linear stage's output for this reason. It is an option
+(audio.echo_cancellation.linear_wake): while the filter still adapts, the residue of the box's
+own voice can itself score as a wake word (2 self-wakes in the first minute of the Chinese room
+test), which AEC3's output never did.
 
 The filter is a partitioned-block frequency-domain NLMS (overlap-save, constrained gradient):
 `PARTITIONS` blocks of `BLOCK` samples cover an echo path of 240 ms, enough for the speaker's

@@ -5,7 +5,8 @@
    what it is handed (the test room) put gaps into the reply that the echo canceller's timeline
    did not have, and the canceller had to re-learn the echo path at every gap.
 2. Even with the reference aligned, WebRTC AEC3's echo suppressor mutes a person who talks over
-   a reply as loud as they are; the wake word now hears a linear-only cancellation instead.
+   a reply as loud as they are; with `linear_wake` the wake word hears a linear-only
+   cancellation instead.
 """
 
 from __future__ import annotations
