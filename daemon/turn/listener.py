@@ -19,6 +19,7 @@ import numpy as np
 
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, PreRoll
+from daemon.audio.noise import NoiseSuppressor
 from daemon.config import EndpointSettings
 from daemon.errors import ErrorCode, StageError
 from daemon.turn.phases import FollowUp, Phase, Recording, Replying
@@ -94,6 +95,7 @@ class Listener:
         guard: SelfTriggerGuard | None = None,
         echo: EchoCanceller | None = None,
         judge: TurnJudge | None = None,
+        denoise: NoiseSuppressor | None = None,
     ) -> None:
         self._wake = wake
         self._vad = vad
@@ -101,6 +103,7 @@ class Listener:
         self._gate = gate
         self._guard = guard
         self._echo = echo
+        self._denoise = denoise  # after the echo canceller, which needs the raw microphone
         self.settings = settings
         self._preroll = PreRoll(PREROLL_KEEP_SECONDS)
         self._last_wake = float("-inf")
@@ -115,6 +118,11 @@ class Listener:
         self.wake_score = None
         if self._echo is not None:
             frame, for_wake = self._echo.process(frame)
+        if self._denoise is not None:
+            denoised = AudioFrame(self._denoise.process(frame.samples), frame.start)
+            if for_wake is frame:  # (not the linear wake path: that one is the wake's alone)
+                for_wake = denoised
+            frame = denoised
         if self._wake_listening(phase):
             self._preroll.append(frame)
             hit = self._detect(for_wake)
