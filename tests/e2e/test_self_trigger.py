@@ -93,14 +93,6 @@ def test_its_own_voice_does_not_open_a_follow_up(audio: AudioBuilder, models_dir
     assert [t.wake_model.split("_")[0] for t in turns] == ["hey"] * 5
 
 
-@pytest.mark.xfail(
-    reason="known limitation (2026-12-01): with the reply played without the file-mode gaps "
-    "(ClockedSink hands slices a frame ahead), the wake word said 2.5 s into it over echo at "
-    "gain 0.05 scores 0.47 (needs 0.8 while playing); main passed because it fell into a gap. "
-    "4 of 5 positions pass. The linear wake path would fix it but, without AEC, it woke the "
-    "Chinese box on its own voice while still adapting",
-    strict=False,
-)
 def test_a_person_saying_the_wake_word_over_a_faint_reply_interrupts_it(
     audio: AudioBuilder, models_dir: Path
 ) -> None:
