@@ -67,7 +67,7 @@ GOLDEN = {
     "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
-GOLDEN_TURN = "都提。气、关，个？怎me hey那个今，点、奶、么？Time放、客？小、打？客？上，我。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_TURN = "都提。气、关关个？怎me hey唱。个？今，点、奶、么？是。是。Me放、客？小气气、气、上，上，我。小、是。卧室。"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------

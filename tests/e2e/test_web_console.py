@@ -222,7 +222,10 @@ def test_a_non_local_request_needs_the_token(tmp_path: Path, browser: webdriver.
 def test_push_to_talk_from_the_browser_microphone(
     console: ConsoleHarness, tmp_path: Path, audio: AudioBuilder
 ) -> None:
-    speech = audio.concat(audio.speech("what time is it", PLAIN_VOICE), audio.silence(0.5))
+    # Silence first: the page starts recording a moment after the fake microphone starts.
+    speech = audio.concat(
+        audio.silence(0.6), audio.speech("what time is it", PLAIN_VOICE), audio.silence(0.6)
+    )
     microphone = tmp_path / "microphone.wav"
     shutil.copy(speech, microphone)
     browser = open_browser(tmp_path / "chromium-mic", microphone)
