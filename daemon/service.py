@@ -213,7 +213,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
             settings.persona.language,
         ),
         responder=responder,
-        tts=make_synthesizer(d.tts, models),
+        tts=make_synthesizer(d.tts, models, settings.persona),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )

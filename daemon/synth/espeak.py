@@ -62,8 +62,7 @@ def known_voices(executable: str) -> frozenset[str]:
     return frozenset(name.lower() for name in names)
 
 
-def run_espeak(
-    text: str,
+def espeak_command(
     voice: str,
     *,
     rate: int = 175,
@@ -71,9 +70,8 @@ def run_espeak(
     word_gap: int = 0,
     variant: str | None = None,
     executable: str = "espeak-ng",
-    timeout: float = 30.0,
-) -> tuple[np.ndarray, int]:
-    """Speak `text` and return (float32 mono samples, sample rate) as espeak-ng made them."""
+) -> list[str]:
+    """The espeak-ng command line that reads text on stdin and writes a WAV to stdout."""
     found = shutil.which(executable)
     if found is None:
         raise EspeakError(f"{executable} not found; install it (Debian: apt-get install espeak-ng)")
@@ -81,7 +79,7 @@ def run_espeak(
     voices = known_voices(found)
     if voices and chosen.partition("+")[0].lower() not in voices:
         raise EspeakError(f"espeak-ng has no voice {chosen!r} (`espeak-ng --voices` lists them)")
-    cmd = [
+    return [
         found,
         "-v",
         chosen,
@@ -94,19 +92,98 @@ def run_espeak(
         "--stdout",
         "--stdin",
     ]
+
+
+def run_espeak(
+    text: str,
+    voice: str,
+    *,
+    rate: int = 175,
+    pitch: int = 50,
+    word_gap: int = 0,
+    variant: str | None = None,
+    executable: str = "espeak-ng",
+    timeout: float = 30.0,
+) -> tuple[np.ndarray, int]:
+    """Speak `text` and return (float32 mono samples, sample rate) as espeak-ng made them."""
+    cmd = espeak_command(
+        voice, rate=rate, pitch=pitch, word_gap=word_gap, variant=variant, executable=executable
+    )
+    return _speak(_start(cmd), text, timeout)
+
+
+def _start(cmd: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def _speak(process: subprocess.Popen[bytes], text: str, timeout: float) -> tuple[np.ndarray, int]:
+    """Hand `text` to a started espeak-ng and read its WAV."""
     try:
-        done = subprocess.run(
-            cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout, check=True
-        )
-        samples, sample_rate = sf.read(io.BytesIO(done.stdout), dtype="float32", always_2d=True)
+        stdout, stderr = process.communicate(text.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         raise EspeakTimeout(f"espeak-ng took over {timeout:g} s") from None
-    except subprocess.CalledProcessError as exc:
-        stderr = exc.stderr.decode("utf-8", "replace").strip()
-        raise EspeakError(f"espeak-ng failed (voice {cmd[2]}): {stderr or exc}") from exc
+    if process.returncode != 0:
+        detail = stderr.decode("utf-8", "replace").strip() or f"exit status {process.returncode}"
+        raise EspeakError(f"espeak-ng failed (voice {process.args[2]}): {detail}")  # type: ignore[index]
+    try:
+        samples, sample_rate = sf.read(io.BytesIO(stdout), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, OSError) as exc:
         raise EspeakError(f"espeak-ng failed: {exc}") from exc
     return samples.mean(axis=1).astype(np.float32), int(sample_rate)
+
+
+class WarmEspeak:
+    """espeak-ng started one sentence ahead.
+
+    Most of espeak-ng's time for a short sentence is starting up and loading its voice data
+    (~40 of ~50 ms on a busy 2-core box; a started process that is handed the text answers in
+    ~5 ms). So after each sentence the next process is started with the same voice and left
+    waiting for its text on stdin: the reply's first sentence does not wait for a start-up. A
+    process started for another voice (the persona changed) is stopped and replaced. One
+    caller thread (the TTS worker); `close()` stops the waiting process.
+    """
+
+    def __init__(self) -> None:
+        self._spare: subprocess.Popen[bytes] | None = None
+
+    def prepare(self, cmd: list[str]) -> None:
+        """Start a process for `cmd` to wait for the next sentence (if none is waiting)."""
+        if self._spare is not None and self._spare.args == cmd and self._spare.poll() is None:
+            return
+        self.close()
+        try:
+            self._spare = _start(cmd)
+        except OSError:
+            self._spare = None  # the next sentence starts its own and reports the error
+
+    def speak(self, cmd: list[str], text: str, timeout: float) -> tuple[np.ndarray, int]:
+        """(float32 samples, rate) of `text` spoken by `cmd`; prepares the next process."""
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.args != cmd or spare.poll() is not None):
+            _stop(spare)
+            spare = None
+        try:
+            process = spare or _start(cmd)
+        except OSError as exc:
+            raise EspeakError(f"espeak-ng failed: {exc}") from exc
+        try:
+            return _speak(process, text, timeout)
+        finally:
+            self.prepare(cmd)
+
+    def close(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            _stop(spare)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.communicate()
 
 
 def espeak_speech(
