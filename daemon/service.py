@@ -391,6 +391,7 @@ class Daemon:
 
     def _turn_ended(self, turn: TurnRecord) -> None:
         self._turns += 1
+        release_free_memory()  # the turn's decode and synthesis buffers, kept by glibc otherwise
         if (status := status_after(turn)) is not None:
             self.notifier.status(status)
         if self.turn_log is not None:
