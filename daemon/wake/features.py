@@ -109,12 +109,14 @@ class FeatureModels:
     def quiet_room(self, seed: int) -> np.ndarray:
         """The embeddings a streaming detector starts from after a reset. As openWakeWord does:
         those of quiet noise, so the classifier's first windows look like a quiet room rather
-        than zeros (fixed seed: repeatable). Computed once per seed: a reset after every
-        detection and every reply then costs nothing, and the models keep their streaming
-        input shapes."""
+        than zeros (fixed seed: repeatable). Computed once per seed, so a reset after every
+        detection and every reply costs nothing, and on a scratch copy of the models: a runtime
+        keeps its tensors planned for the largest input it has seen, and 4 s of audio at once
+        would leave ~10 MB planned in the models that stream 80 ms at a time."""
         if seed not in self._quiet:
             noise = np.random.default_rng(seed).integers(-1000, 1000, 4 * 16000)
-            self._quiet[seed] = self.clip(noise.astype(np.int16))
+            scratch = FeatureModels(*self.paths)
+            self._quiet[seed] = scratch.clip(noise.astype(np.int16))
         return self._quiet[seed]
 
 
