@@ -12,6 +12,7 @@ import io
 import re
 import shutil
 import subprocess
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -109,7 +110,7 @@ def run_espeak(
     cmd = espeak_command(
         voice, rate=rate, pitch=pitch, word_gap=word_gap, variant=variant, executable=executable
     )
-    return _speak(_start(cmd), text, timeout)
+    return _speak(_start(cmd), cmd[2], text, timeout)
 
 
 def _start(cmd: list[str]) -> subprocess.Popen[bytes]:
@@ -118,8 +119,10 @@ def _start(cmd: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _speak(process: subprocess.Popen[bytes], text: str, timeout: float) -> tuple[np.ndarray, int]:
-    """Hand `text` to a started espeak-ng and read its WAV."""
+def _speak(
+    process: subprocess.Popen[bytes], voice: str, text: str, timeout: float
+) -> tuple[np.ndarray, int]:
+    """Hand `text` to an espeak-ng started for `voice` and read its WAV."""
     try:
         stdout, stderr = process.communicate(text.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -128,7 +131,7 @@ def _speak(process: subprocess.Popen[bytes], text: str, timeout: float) -> tuple
         raise EspeakTimeout(f"espeak-ng took over {timeout:g} s") from None
     if process.returncode != 0:
         detail = stderr.decode("utf-8", "replace").strip() or f"exit status {process.returncode}"
-        raise EspeakError(f"espeak-ng failed (voice {process.args[2]}): {detail}")  # type: ignore[index]
+        raise EspeakError(f"espeak-ng failed (voice {voice}): {detail}")
     try:
         samples, sample_rate = sf.read(io.BytesIO(stdout), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, OSError) as exc:
@@ -143,26 +146,35 @@ class WarmEspeak:
     (~40 of ~50 ms on a busy 2-core box; a started process that is handed the text answers in
     ~5 ms). So after each sentence the next process is started with the same voice and left
     waiting for its text on stdin: the reply's first sentence does not wait for a start-up. A
-    process started for another voice (the persona changed) is stopped and replaced. One
-    caller thread (the TTS worker); `close()` stops the waiting process.
+    process started for another voice (the persona changed) is stopped and replaced. Callers
+    on several threads (a Wyoming server's connections) each take their own process: one
+    waiting process goes to one of them; `close()` stops it.
     """
 
     def __init__(self) -> None:
         self._spare: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
 
     def prepare(self, cmd: list[str]) -> None:
         """Start a process for `cmd` to wait for the next sentence (if none is waiting)."""
-        if self._spare is not None and self._spare.args == cmd and self._spare.poll() is None:
-            return
+        with self._lock:
+            spare = self._spare
+            if spare is not None and spare.args == cmd and spare.poll() is None:
+                return
         self.close()
         try:
-            self._spare = _start(cmd)
+            started = _start(cmd)
         except OSError:
-            self._spare = None  # the next sentence starts its own and reports the error
+            return  # the next sentence starts its own and reports the error
+        with self._lock:
+            spare, self._spare = self._spare, started
+        if spare is not None:
+            _stop(spare)
 
     def speak(self, cmd: list[str], text: str, timeout: float) -> tuple[np.ndarray, int]:
         """(float32 samples, rate) of `text` spoken by `cmd`; prepares the next process."""
-        spare, self._spare = self._spare, None
+        with self._lock:
+            spare, self._spare = self._spare, None
         if spare is not None and (spare.args != cmd or spare.poll() is not None):
             _stop(spare)
             spare = None
@@ -171,12 +183,13 @@ class WarmEspeak:
         except OSError as exc:
             raise EspeakError(f"espeak-ng failed: {exc}") from exc
         try:
-            return _speak(process, text, timeout)
+            return _speak(process, cmd[2], text, timeout)
         finally:
             self.prepare(cmd)
 
     def close(self) -> None:
-        spare, self._spare = self._spare, None
+        with self._lock:
+            spare, self._spare = self._spare, None
         if spare is not None:
             _stop(spare)
 

@@ -10,7 +10,9 @@
 - components: a fresh interpreter that imports and loads the pieces one at a time, in the
   daemon's order, RSS read from /proc after each step (each row is what that step added on top
   of the rows above it; the listening path's ASR per profile);
-- alone: each heavy import in its own interpreter (what it costs with nothing else loaded).
+- alone: each heavy import in its own interpreter (what it costs with nothing else loaded);
+- per profile again with `asr.load: first-request` (the ASR model loads as the first request
+  is fed): the idle box without it, and that first turn's wait for the load (its asr_ms).
 
 Target: <= 250 MB listening for the zero-download profiles. `VOICED_MEMORY_BASELINE=<another
 checkout>` also measures that checkout's daemon (before/after).
@@ -107,6 +109,7 @@ _LAST_STEPS = [
         "from daemon.host.memory import release_free_memory; release_free_memory()",
     ),
 ]
+FIRST_REQUEST = "asr:\n  load: first-request\n"
 WAKE_WORDS = {"zero-download": "hey_jarvis", "zero-download-zh": "你好小智"}
 ALONE = [
     "numpy",
@@ -259,15 +262,23 @@ def _sample(pid: int, seconds: float) -> int:
 
 
 def daemon(
-    profile: str, audio: AudioBuilder, repo: Path = REPO, env: dict[str, str] | None = None
+    profile: str,
+    audio: AudioBuilder,
+    repo: Path = REPO,
+    env: dict[str, str] | None = None,
+    overlay: str | None = None,
 ) -> dict[str, object]:
     """The real daemon (of the checkout `repo`) in real time: RSS while it listens, and after
-    one turn."""
+    one turn. `overlay`: YAML laid over the profile."""
     wav = request_wav(profile, audio)
     cmd = [
         sys.executable, "-m", "daemon", "run", "--profile", profile, "--log-level", "INFO",
         "--input", str(wav), "--realtime", "--output", str(audio.folder / "memory-out.wav"),
     ]  # fmt: skip
+    if overlay is not None:
+        extra = audio.folder / "memory-overlay.yaml"
+        extra.write_text(overlay)
+        cmd += ["--profile", str(extra)]
     child_env = {**os.environ, "PYTHONPATH": str(repo), **(env or {})}
     proc = subprocess.Popen(
         cmd, cwd=repo, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -316,5 +327,9 @@ def run(audio: AudioBuilder) -> dict[str, object]:
             "baseline": {"checkout": baseline, **before} if before else None,
             "components": components(profile),
         }
+    # The ASR model loaded at the first request: the idle box without it, and what that first
+    # turn's transcript waits for (asr_ms in the turn line).
+    for profile in PROFILES:
+        results[f"{profile}/asr-load-first-request"] = daemon(profile, audio, overlay=FIRST_REQUEST)
     results["alone_mb"] = alone()
     return results
