@@ -33,7 +33,7 @@ from daemon.config import (
     load_persona,
 )
 from daemon.errors import ConfigError
-from daemon.host.memory import release_free_memory
+from daemon.host.memory import limit_malloc_arenas, release_free_memory
 from daemon.intents.build import make_actions
 from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
@@ -183,6 +183,7 @@ def make_guard(
 
 def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     """Load every model (slow on a small box); raises ModelMissing / ConfigError early."""
+    limit_malloc_arenas()  # before the worker threads allocate
     d, models = settings.daemon, settings.models_dir()
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     check_persona_language(d.asr, settings.persona, settings.persona_path)
