@@ -8,8 +8,8 @@
   breakdown from /proc/PID/smaps (heap, anonymous maps, each package's shared libraries, mapped
   model files) and the shared libraries it maps (OpenBLAS copies counted);
 - components: a fresh interpreter that imports and loads the pieces one at a time, in the
-  daemon's order, RSS read from /proc after each step (each row is what that step added on top
-  of the rows above it; the listening path's ASR per profile);
+  daemon's order, RSS read from /proc after each step once freed heap is trimmed (each row is
+  what that step keeps on top of the rows above it; the listening path's ASR per profile);
 - alone: each heavy import in its own interpreter (what it costs with nothing else loaded);
 - per profile again with `asr.load: first-request` (the ASR model loads as the first request
   is fed): the idle box without it, and that first turn's wait for the load (its asr_ms).
@@ -94,7 +94,10 @@ _ASR_STEPS: dict[str, list[tuple[str, str]]] = {
     ],
     "zero-download-zh": [
         ("ctranslate2 import", "import ctranslate2"),
-        ("faster_whisper import (PyAV, tokenizers)", "import faster_whisper"),
+        (
+            "faster_whisper import (tokenizers; PyAV kept out)",
+            "from daemon.asr.faster_whisper_import import import_faster_whisper as f; f()",
+        ),
         (
             "whisper base int8 (load + warm-up)",
             "from daemon.asr.whisper import WhisperTranscriber; "
@@ -103,12 +106,6 @@ _ASR_STEPS: dict[str, list[tuple[str, str]]] = {
         ),
     ],
 }
-_LAST_STEPS = [
-    (
-        "malloc_trim after start-up",
-        "from daemon.host.memory import release_free_memory; release_free_memory()",
-    ),
-]
 FIRST_REQUEST = "asr:\n  load: first-request\n"
 WAKE_WORDS = {"zero-download": "hey_jarvis", "zero-download-zh": "你好小智"}
 ALONE = [
@@ -130,14 +127,18 @@ _HWM = "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 def steps(profile: str) -> list[tuple[str, str]]:
     wake = WAKE_WORDS[profile]
     common = [(name, code.format(wake=wake)) for name, code in _COMMON_STEPS]
-    return [*common, *_ASR_STEPS[profile], *_LAST_STEPS]
+    return [*common, *_ASR_STEPS[profile]]
 
 
 def _child_script(steps: list[tuple[str, str]]) -> str:
-    lines = ["import json, sys, gc"]
+    """Each step, then what it keeps: freed heap is given back (as the daemon does after
+    loading) before RSS is read; the peak shows what it took on the way."""
+    lines = ["import json, sys, gc", "from daemon.host.memory import release_free_memory as trim"]
     for name, code in steps:
         lines.append(f"{code}")
-        lines.append(f"gc.collect(); print(json.dumps([{name!r}, {_RSS}, {_HWM}]), flush=True)")
+        lines.append(
+            f"gc.collect(); trim(); print(json.dumps([{name!r}, {_RSS}, {_HWM}]), flush=True)"
+        )
     return "\n".join(lines)
 
 
