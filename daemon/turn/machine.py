@@ -31,6 +31,7 @@ from daemon.audio.earcons import wake_earcon
 from daemon.audio.echo import EchoCanceller
 from daemon.audio.frames import AudioChunk, AudioFrame
 from daemon.audio.monitor import MonitoredSink
+from daemon.audio.noise import NoiseSuppressor
 from daemon.config import Deadlines, EndpointSettings, Persona
 from daemon.errors import ErrorCode, StageError
 from daemon.intents.bell import ring_until_stopped
@@ -90,6 +91,7 @@ class Stages:
     echo: EchoCanceller | None = None  # cleans the microphone of the box's own voice
     gate: QuietGate | None = None  # skips wake inference in a quiet room (wraps `wake`)
     judge: TurnJudge | None = None  # endpoint.mode smart-turn: the end-of-turn model
+    denoise: NoiseSuppressor | None = None  # audio.noise_suppression, after the echo canceller
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class StageWorkers:
             worker.close()
 
 
-FrameTap = Callable[[np.ndarray], None]
+FrameTap = Callable[[np.ndarray, float | None], None]  # samples, wake score (None: not scored)
 
 
 class RemotePipeline(Protocol):
@@ -199,7 +201,14 @@ class Assistant:
             deterministic=deterministic,
         )
         return Listener(
-            st.wake, st.vad, listen, gate=st.gate, guard=st.guard, echo=st.echo, judge=st.judge
+            st.wake,
+            st.vad,
+            listen,
+            gate=st.gate,
+            guard=st.guard,
+            echo=st.echo,
+            judge=st.judge,
+            denoise=st.denoise,
         )
 
     def _wire_output(self, sink: AudioSink) -> None:
@@ -306,7 +315,7 @@ class Assistant:
         if event is not None:
             await self._on_event(event, phase)
         if self._on_frame is not None:
-            self._on_frame(frame.samples)
+            self._on_frame(frame.samples, self.listener.wake_score)
         if self._ringer is not None:
             await self._tend_bell()
         if self.remote is not None:

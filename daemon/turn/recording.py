@@ -17,6 +17,8 @@ from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
+PRE_SPEECH_SECONDS = 0.5  # audio before the speech start that the judge hears (pipecat's default)
+
 
 class Recording:
     """VAD and endpointer for one request. Runs on the listener thread only.
@@ -61,21 +63,25 @@ class Recording:
         return heard
 
     def feed(self, frame: AudioFrame, partial: str = "") -> Decision:
-        """`partial`: what a streaming ASR has heard so far, if anything (sets the hangover)."""
+        """`partial`: what a streaming ASR has heard so far, if anything (sets the hangover;
+        in smart-turn mode it is read with the judge's answer)."""
         decision = Decision.CONTINUE
         hangover = None if self._endpoint.mode == "fixed" else hangover_for(partial, self._endpoint)
         for chunk in self._chunker.push(frame.samples):
             self._audio.append(chunk.samples)
             prob = self._vad.probability(chunk.samples)
-            decision = self.endpointer.process(chunk.duration, prob, hangover)
+            decision = self.endpointer.process(chunk.duration, prob, hangover, partial)
             if decision is not Decision.CONTINUE:
                 break
         return decision
 
     def _ask_judge(self) -> float:
+        """P(complete) for the turn from just before its speech began (as pipecat feeds Smart
+        Turn: `PRE_SPEECH_SECONDS` before the speech start, not the wake phrase in the pre-roll)."""
         assert self._judge is not None
+        since = self.endpointer.elapsed - self.endpointer.speech_start + PRE_SPEECH_SECONDS
         try:
-            return self._judge.probability(self._audio.samples())
+            return self._judge.probability(self._audio.samples(since))
         except Exception as exc:  # a broken judge must not end or hang the request
             log.warning("end-of-turn judge failed (%s); waiting for the silence instead", exc)
             return 0.0

@@ -39,8 +39,12 @@ class TurnAudio:
         self._buffer[self._end : self._end + len(samples)] = samples
         self._end += len(samples)
 
-    def samples(self) -> np.ndarray:
-        newest = self._buffer[max(0, self._end - self._capacity) : self._end]
+    def samples(self, seconds: float | None = None) -> np.ndarray:
+        """The newest `seconds` (all that is kept when None) as float32 in [-1, 1]."""
+        keep = self._capacity
+        if seconds is not None:
+            keep = min(keep, round(seconds * SAMPLE_RATE))
+        newest = self._buffer[max(0, self._end - keep) : self._end]
         return newest.astype(np.float32) / 32768.0
 
 

@@ -7,6 +7,7 @@ file, a text file named .onnx) stops start-up with a one-line configuration erro
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +85,29 @@ class WakeClassifier:
     def score_windows(self, windows: np.ndarray) -> np.ndarray:
         """(n, frames, 96) -> (n,) scores, one window at a time (as on the box)."""
         return np.array([self.score(one[None].astype(np.float32)) for one in windows])
+
+
+class Sustained:
+    """A score that must stay high: the lowest of a model's last `frames` scores (0 until that
+    many have come), so a wake word fires only after `frames` frames in a row at or above the
+    threshold. With frames=1 the score passes unchanged."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.reset()
+
+    def reset(self) -> None:
+        self._recent: deque[float] = deque(maxlen=self.frames)
+
+    def push(self, score: float) -> float:
+        self._recent.append(score)
+        return min(self._recent) if len(self._recent) == self.frames else 0.0
+
+
+def sustained(scores: np.ndarray, frames: int) -> np.ndarray:
+    """`Sustained` over a whole array of frame scores at once (evaluation, benchmarks)."""
+    if frames <= 1 or len(scores) == 0:
+        return scores
+    padded = np.concatenate([np.zeros(frames - 1), scores])
+    view = np.lib.stride_tricks.sliding_window_view(padded, frames)
+    return view.min(axis=1)

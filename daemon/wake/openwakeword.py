@@ -33,7 +33,7 @@ from daemon.models.verify import (
     verify_pinned,
 )
 from daemon.wake.base import WakeHit
-from daemon.wake.classifier import WakeClassifier, packaged_model
+from daemon.wake.classifier import Sustained, WakeClassifier, packaged_model
 from daemon.wake.features import FeatureModels, StreamingFeatures
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,9 @@ class OpenWakeWord:
         self._classifiers = [WakeClassifier.load(path) for path in paths]
         self.name = "+".join(c.name for c in self._classifiers)
         self.threshold = settings.threshold
+        self._confirm = {c.name: Sustained(settings.confirm_frames) for c in self._classifiers}
         self.peak = WakeHit("-", 0.0)  # the best score heard so far (for a hint in logs)
+        self.latest = 0.0  # the best score of the last process() call (the console's meter)
         self._scored = 0
         if not checked:
             self._check_scores()
@@ -152,10 +154,12 @@ class OpenWakeWord:
         and threshold. The models are stateless between calls and always see the same input
         shapes, so the two can share them as long as one thread calls both (the self-trigger
         guard and the microphone's detector both run on the listener thread)."""
-        twin = copy.copy(self)
+        twin = copy.copy(self)  # the classifiers and feature models; every state is new below
         twin._features = StreamingFeatures(self._features.models)
+        twin._confirm = {name: Sustained(s.frames) for name, s in self._confirm.items()}
         twin.threshold = threshold
         twin.peak = WakeHit("-", 0.0)
+        twin.latest = 0.0
         twin._scored = 0
         return twin
 
@@ -171,6 +175,7 @@ class OpenWakeWord:
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
         best = self.scores(samples)
+        self.latest = max(best.values(), default=0.0)
         if not best:
             return None
         model, score = max(best.items(), key=lambda item: item[1])
@@ -188,9 +193,12 @@ class OpenWakeWord:
                 continue
             for classifier in self._classifiers:
                 score = classifier.score(self._features.window(classifier.frames, ago))
+                score = self._confirm[classifier.name].push(score)
                 best[classifier.name] = max(best.get(classifier.name, 0.0), score)
         return best
 
     def reset(self) -> None:
         self._features.reset()
         self._scored = 0
+        for sustained in self._confirm.values():
+            sustained.reset()

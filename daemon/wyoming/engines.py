@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.asr.base import Transcriber
-from daemon.config import Persona, Settings
+from daemon.config import AsrSettings, Persona, Settings
 from daemon.tts.base import Synthesizer
 from daemon.wake.base import WakeDetector
 
@@ -35,6 +35,17 @@ def wake_phrase(model_name: str) -> str:
     return stem.replace("_", " ").strip()
 
 
+def asr_language(asr: AsrSettings, persona_language: str) -> str | None:
+    """The one language the ASR is told to hear, if any: a remote server's configured one, or
+    Whisper's (the persona's unless fixed; None when it detects the language itself)."""
+    if asr.backend == "remote" and asr.remote is not None:
+        return asr.remote.language
+    if asr.backend == "whisper":
+        fixed = asr.whisper.language
+        return persona_language if fixed == "persona" else None if fixed == "auto" else fixed
+    return None
+
+
 def load_engines(settings: Settings, services: list[str]) -> Engines:
     """Load the configured models of `services` (slow; ModelMissing if a file is absent)."""
     daemon, models = settings.daemon, settings.models_dir()
@@ -43,9 +54,10 @@ def load_engines(settings: Settings, services: list[str]) -> Engines:
         from daemon.asr import make_transcriber
 
         hotwords = [settings.persona.name, *settings.persona.hotwords]
-        engines.transcriber = make_transcriber(daemon.asr, models, hotwords)
+        language = settings.persona.language
+        engines.transcriber = make_transcriber(daemon.asr, models, hotwords, language)
         engines.asr_model = daemon.asr.funasr.model if daemon.asr.backend == "funasr" else ""
-        engines.asr_language = daemon.asr.remote.language if daemon.asr.remote else None
+        engines.asr_language = asr_language(daemon.asr, language)
     if "tts" in services:
         from daemon.tts import make_synthesizer
 

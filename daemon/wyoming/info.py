@@ -56,6 +56,9 @@ ASR_BACKENDS = {
         ("zh", "en", "yue", "ja", "ko"),
         "SenseVoice Small (multilingual)",
     ),
+    "whisper": Backend(
+        "OpenAI", "https://github.com/openai/whisper", ("zh", "en"), "Whisper (faster-whisper)"
+    ),
     "remote": Backend("voiced", "", ("zh", "en"), "a voiced serve server"),
 }
 STREAMING_ASR = {"pocketsphinx", "paraformer-zh-streaming"}

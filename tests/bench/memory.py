@@ -1,6 +1,7 @@
 """Memory: RSS of the listening daemon per profile, and what each component adds.
 
-- daemon, per profile (zero-download: pocketsphinx; zero-download-zh: Whisper base int8):
+- daemon, per profile (zero-download and zero-download-zh: Whisper base int8; zero-download
+  also with pocketsphinx):
   `voiced run --profile P --input <wav> --realtime` as a subprocess. The WAV is silence, then one
   spoken request (wake word + "what time is it" / 现在几点了), then silence. VmRSS is read from
   /proc while it listens before the request (`listening_mb`, the target) and again once the turn
@@ -35,6 +36,8 @@ import numpy as np
 import soundfile as sf
 
 from daemon.audio.frames import SAMPLE_RATE
+from daemon.cli import find_profiles
+from daemon.config import load_settings
 from daemon.synth.gcin import mandarin_speech
 from tests.fixtures.audio import AudioBuilder, read
 
@@ -81,8 +84,8 @@ _COMMON_STEPS: list[tuple[str, str]] = [
         "g = make_guard(ConversationSettings(), WakeSettings(model={wake!r}), d(), False, w)",
     ),
 ]
-_ASR_STEPS: dict[str, list[tuple[str, str]]] = {
-    "zero-download": [
+_ASR_STEPS: dict[str, list[tuple[str, str]]] = {  # by asr.backend
+    "pocketsphinx": [
         ("pocketsphinx import", "import pocketsphinx"),
         (
             "pocketsphinx decoder",
@@ -92,7 +95,7 @@ _ASR_STEPS: dict[str, list[tuple[str, str]]] = {
             "s.feed(numpy.zeros(1280, 'int16'))",
         ),
     ],
-    "zero-download-zh": [
+    "whisper": [
         ("ctranslate2 import", "import ctranslate2"),
         (
             "faster_whisper import (tokenizers; PyAV kept out)",
@@ -102,11 +105,12 @@ _ASR_STEPS: dict[str, list[tuple[str, str]]] = {
             "whisper base int8 (load + warm-up)",
             "from daemon.asr.whisper import WhisperTranscriber; "
             "from daemon.config import WhisperSettings, default_models_dir as d; "
-            "a = WhisperTranscriber(WhisperSettings(), d(), [], 'zh')",
+            "a = WhisperTranscriber(WhisperSettings(), d(), [], {language!r})",
         ),
     ],
 }
 FIRST_REQUEST = "asr:\n  load: first-request\n"
+POCKETSPHINX = "asr:\n  backend: pocketsphinx\n"
 WAKE_WORDS = {"zero-download": "hey_jarvis", "zero-download-zh": "你好小智"}
 ALONE = [
     "numpy",
@@ -124,10 +128,16 @@ _RSS = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 _HWM = "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
 
-def steps(profile: str) -> list[tuple[str, str]]:
-    wake = WAKE_WORDS[profile]
+def steps(profile: str, backend: str) -> list[tuple[str, str]]:
+    wake, language = WAKE_WORDS[profile], "zh" if profile.endswith("-zh") else "en"
     common = [(name, code.format(wake=wake)) for name, code in _COMMON_STEPS]
-    return [*common, *_ASR_STEPS[profile]]
+    asr = [(name, code.format(language=language)) for name, code in _ASR_STEPS[backend]]
+    return [*common, *asr]
+
+
+def asr_backend(profile: str) -> str:
+    config = REPO / "config" / "voiced.yaml"
+    return load_settings(config, find_profiles(config, [profile])).daemon.asr.backend
 
 
 def _child_script(steps: list[tuple[str, str]]) -> str:
@@ -152,9 +162,9 @@ def _run_child(script: str) -> list[tuple[str, int, int]]:
     return [tuple(json.loads(line)) for line in out.stdout.splitlines() if line.startswith("[")]
 
 
-def components(profile: str) -> dict[str, object]:
+def components(profile: str, backend: str) -> dict[str, object]:
     """RSS added by each step, cumulative in one process, and the peak so far (MB)."""
-    rows = _run_child(_child_script(steps(profile)))
+    rows = _run_child(_child_script(steps(profile, backend)))
     added, peak, before = {}, {}, 0
     for name, kb, hwm in rows:
         added[name] = round((kb - before) / 1024, 1)
@@ -326,11 +336,16 @@ def run(audio: AudioBuilder) -> dict[str, object]:
             **listening,
             "meets_target": float(listening["listening_mb"]) <= TARGET_MB,  # type: ignore[arg-type]
             "baseline": {"checkout": baseline, **before} if before else None,
-            "components": components(profile),
+            "components": components(profile, asr_backend(profile)),
         }
     # The ASR model loaded at the first request: the idle box without it, and what that first
     # turn's transcript waits for (asr_ms in the turn line).
     for profile in PROFILES:
         results[f"{profile}/asr-load-first-request"] = daemon(profile, audio, overlay=FIRST_REQUEST)
+    # English with pocketsphinx instead (the zero-download profile's ASR until 2026-12-01).
+    results["zero-download/pocketsphinx"] = {
+        **daemon("zero-download", audio, overlay=POCKETSPHINX),
+        "components": components("zero-download", "pocketsphinx"),
+    }
     results["alone_mb"] = alone()
     return results

@@ -33,7 +33,7 @@ from daemon.tts.fallback import FallbackSynthesizer
 from daemon.tts.voice_sample import render_samples
 from tests.conftest import CONFIG, run_voiced
 from tests.fixtures import chattts_assets
-from tests.fixtures.audio import AudioBuilder
+from tests.fixtures.audio import PLAIN_VOICE, AudioBuilder
 
 pytestmark = [
     pytest.mark.slow,
@@ -248,7 +248,7 @@ def test_a_whole_turn_through_the_real_command(
     models = tmp_path / "models"
     models.mkdir()
     (models / "chattts").symlink_to(tiny_models / "chattts")
-    for packaged in ("openwakeword", "silero", "smart-turn"):
+    for packaged in ("openwakeword", "silero", "smart-turn", "whisper"):  # zero-download's
         (models / packaged).symlink_to(default_models_dir() / packaged)
     profile = tmp_path / "chattts.yaml"
     profile.write_text(f"models_dir: {models}\ntts:\n  backend: chattts\n  fallback: espeak\n")
@@ -262,7 +262,7 @@ def test_a_whole_turn_through_the_real_command(
         "--profile",
         str(profile),
         "--input",
-        str(audio.request("what time is it")),
+        str(audio.request("what time is it", voice=PLAIN_VOICE)),
         "--output",
         str(out),
         env={"OMP_NUM_THREADS": "1"},  # as above: tiny networks, busy 2-core test machines

@@ -41,8 +41,9 @@ def run(clip: Clip, models_dir: Path, partial: Partial) -> tuple[Decision, float
     return Decision.CONTINUE, recording.endpointer.elapsed, resumed
 
 
-def heard(first: str, whole: str, pause_end: float) -> Partial:
-    return lambda at: first if at < pause_end else whole
+def heard(first: str, whole: str, first_at: float, whole_at: float) -> Partial:
+    """A streaming recognizer: nothing, then the first stretch, then the whole request."""
+    return lambda at: "" if at < first_at else first if at < whole_at else whole
 
 
 @pytest.mark.slow
@@ -52,7 +53,7 @@ def test_a_paused_timer_request_is_one_recording(models_dir: Path) -> None:
     start, end = pause_span(clip)
     assert end - start == pytest.approx(0.8, abs=0.03)
     # a streaming recognizer names new words ~0.3 s after it hears them
-    partial = heard("set a timer for", "set a timer for five minutes", end + 0.3)
+    partial = heard("set a timer for", "set a timer for five minutes", start + 0.3, end + 0.3)
 
     decision, at, resumed = run(clip, models_dir, partial)
 
@@ -64,7 +65,7 @@ def test_a_paused_timer_request_is_one_recording(models_dir: Path) -> None:
 @pytest.mark.slow
 def test_a_finished_question_ends_within_about_250_ms_of_silence(models_dir: Path) -> None:
     clip = clip_of(espeak_speech("what time is it", "en-us", rate=165), "en", "en-us", None)
-    decision, at, _ = run(clip, models_dir, lambda _: "what time is it")
+    decision, at, _ = run(clip, models_dir, heard("", "what time is it", 0, clip.speech_end + 0.1))
     assert decision is Decision.END_OF_SPEECH
     # the judge is asked at 0.2 s of VAD silence, which starts ~50-80 ms after the last loud
     # sample: 0.28 s here (0.23 s with judge_silence_seconds 0.15, see scripts/bench endpointing)
@@ -87,6 +88,6 @@ def test_mandarin_pause_after_bang_wo_is_one_recording_with_the_judge_alone(
 def test_a_finished_mandarin_question_ends_early(models_dir: Path) -> None:
     speech = mandarin_speech("现在几点", speaker=3)
     clip = clip_of(speech, "zh", "gcin-3", None)
-    decision, at, _ = run(clip, models_dir, lambda _: "")
+    decision, at, _ = run(clip, models_dir, heard("", "现在几点", 0, clip.speech_end + 0.1))
     assert decision is Decision.END_OF_SPEECH
-    assert at - clip.speech_end <= 0.35
+    assert at - clip.speech_end <= 0.5  # the judge doubts gcin's flat syllables: text alone

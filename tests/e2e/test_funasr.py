@@ -11,6 +11,7 @@ ever handed to FunASR.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ from daemon.asr.funasr import (
 from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, resample
 from daemon.config import AsrSettings, FunasrSettings
 from daemon.models.errors import ModelMissing
+from daemon.models.modelscope import FUNASR_MODELS
 from daemon.models.packaged import PACKAGED_ASSETS
 from tests.conftest import run_voiced
 from tests.fixtures import funasr_models
@@ -45,18 +47,27 @@ from tests.fixtures.audio import COMMAND_VOICE, duration, read
 ZH_REQUEST = "你好，今天天气怎么样"
 PUNCTUATION = set(funasr_models.PUNC_LIST[2:])
 
+
+def bare(text: str) -> str:
+    """The words alone: ct-punc adds punctuation (English words get "?" "," "."), capitals at an
+    English sentence start, and joins a Latin word to the Chinese around it."""
+    return "".join(c for c in text.lower() if c not in PUNCTUATION and c not in " ?,.!")
+
+
 # Generated once from the seeded tiny models on ZH_REQUEST (espeak-ng cmn-latn-pinyin), then pasted.
+# The vocabularies hold English BPE pieces (hey, ja@@ r@@ vis ...) as the real vocab8404 ones do,
+# and ct-punc punctuates English words the English way ("Vis?"), as the real cn-en model does.
 GOLDEN = {
-    "paraformer-zh": "音客灯怎小买有播上室灯暂哦给上一请关一听声助给是天和",  # noqa: E501
-    "paraformer-zh+punc": "音、客？灯。怎小，买有？播？上室灯。暂。哦。给？上一、请。关一、听。声助。给？是，天和。",  # noqa: E501
-    "paraformer-zh/no-hotwords": "谁小没灯谁明首暂首首嗯谁小放谁明嗯下笑谁客那手小谁首牛",  # noqa: E501
-    "paraformer-zh+punc/no-hotwords": "谁，小，没。灯。谁，明首。暂。首。首。嗯，谁，小，放、谁，明嗯，下、笑？谁，客？那手。小，谁，首。牛。",  # noqa: E501
-    "paraformer-zh-streaming": "唱怎样音首首音谁明怎暂首现首首点现谁嗯声首客那首音谁暂谁牛",  # noqa: E501
-    "paraformer-zh-streaming+punc": "唱。怎样音、首。首。音、谁，明怎暂。首。现、首。首。点。现、谁，嗯，声首。客？那首。音、谁，暂。谁，牛。",  # noqa: E501
+    "paraformer-zh": "呢小 hey 你都上点关现醒客 me 那上 me 好上",  # noqa: E501
+    "paraformer-zh+punc": "呢，小、hey你，都上，点关，现。醒，客me那，上，me好。上。",  # noqa: E501
+    "paraformer-zh/no-hotwords": "在下没牛在好好好好吗好在奶下奶在奶好助也么 vis 牛在好好好",  # noqa: E501
+    "paraformer-zh+punc/no-hotwords": "在，下？没。牛？在，好好好好吗好。在，奶、下奶在，奶、好。助？也。么？Vis?牛？在，好好好。",  # noqa: E501
+    "paraformer-zh-streaming": "乐现话在乐牛在好呢呢vis在在好在好在好牛好那不vis不vis在在开好",  # noqa: E501
+    "paraformer-zh-streaming+punc": "乐现话在，乐？牛？在，好。呢，呢，vis?在，在，好。在，好。在，好。牛？好。那，不。Vis?不。Vis?在，在，开、好。",  # noqa: E501
     "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
-GOLDEN_TURN = "灯。灯。请。你一。卧、下、吗、音、请。小，放、关暂。室这。买上请。灯。室关灯。买一、听。是，助歌、歌、请。关。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_TURN = "都提。气、关，个？怎me hey那个今，点、奶、么？Time放、客？小、打？客？上，我。"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -184,6 +195,60 @@ def test_a_folder_without_model_pt_or_a_named_file_is_missing(tmp_path: Path):
     assert str(folder) in message and "voiced models fetch funasr" in message
 
 
+# Which real ModelScope repository each tiny model mirrors, and the files that repository's
+# configuration.json names (read from published copies: tests/fixtures/funasr_models.py).
+MIRRORS = {
+    "paraformer-zh": (
+        "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch",
+        {"tokens.json", "seg_dict", "am.mvn"},
+    ),
+    "paraformer-zh-streaming": (
+        "iic/speech_paraformer-large_asr_nat-zh-cn-16k-common-vocab8404-online",
+        {"tokens.json", "seg_dict", "am.mvn"},
+    ),
+    "sensevoice-small": ("iic/SenseVoiceSmall", {"chn_jpn_yue_eng_ko_spectok.bpe.model", "am.mvn"}),
+    "ct-punc": (
+        "iic/punc_ct-transformer_cn-en-common-vocab471067-large",
+        {"tokens.json", "jieba_usr_dict"},
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MIRRORS))
+def test_each_tiny_model_has_its_real_repositorys_layout(tiny_models: Path, name: str):
+    """The folder holds what the real repository holds (demos and figures aside), and its
+    configuration.json names the real id and the files by their real names and keys."""
+    model_id, named = MIRRORS[name]
+    assert FUNASR_MODELS[name] == model_id  # what `voiced models fetch funasr` fetches
+    folder = model_dir(tiny_models, name)
+    configuration = json.loads((folder / "configuration.json").read_text(encoding="utf-8"))
+    assert configuration["model_name_in_hub"]["ms"] == model_id
+    assert configuration["model"] == {"type": "funasr"}
+    metas = configuration["file_path_metas"]
+    assert (metas["init_param"], metas["config"]) == ("model.pt", "config.yaml")
+    in_metas = set(_named_files(metas)) - {"model.pt", "config.yaml"}
+    assert in_metas == named
+    files = {path.name for path in folder.iterdir()}
+    assert files == {"configuration.json", "config.yaml", "model.pt", *named}
+
+
+def _named_files(metas: object) -> list[str]:
+    if isinstance(metas, dict):
+        return [name for value in metas.values() for name in _named_files(value)]
+    return [metas] if isinstance(metas, str) else []
+
+
+@pytest.mark.slow
+def test_a_paraformer_without_its_seg_dict_is_missing(tiny_models: Path, tmp_path: Path):
+    """The real configuration.json names seg_dict, so a fetch that lost it is caught at start."""
+    folder = tmp_path / "funasr" / "paraformer-zh"
+    shutil.copytree(tiny_models / "funasr" / "paraformer-zh", folder)
+    (folder / "seg_dict").unlink()
+    message = _missing(tmp_path, model="paraformer-zh")
+    assert "seg_dict" in message and FETCH_COMMAND in message
+
+
 def test_punctuation_needs_ct_punc(tmp_path: Path):
     folder = tmp_path / "funasr" / "paraformer-zh"
     folder.mkdir(parents=True)
@@ -210,7 +275,8 @@ def test_a_corrupt_model_pt_is_reported_as_unusable(tiny_models: Path, tmp_path:
 def test_paraformer_gives_its_golden_transcript(tiny_models: Path, zh_request: np.ndarray):
     plain = transcribe(asr(tiny_models, "paraformer-zh"), zh_request)
     assert plain == Transcript(GOLDEN["paraformer-zh"], "zh")
-    assert " " not in plain.text  # SeACo's spaced characters are joined
+    assert not re.search(r"[\u3400-\u9fff] [\u3400-\u9fff]", plain.text)  # SeACo's spaces go
+    assert " hey " in plain.text  # ... but English words stay words
 
 
 @pytest.mark.slow
@@ -225,8 +291,7 @@ def test_punctuation_is_restored_by_ct_punc(tiny_models: Path, zh_request: np.nd
     assert punctuated.text == GOLDEN["paraformer-zh+punc"]
     assert PUNCTUATION & set(punctuated.text)
     assert punctuated.text[-1] in "。？"  # ct-punc ends a Chinese sentence
-    unpunctuated = "".join(c for c in punctuated.text if c not in PUNCTUATION)
-    assert unpunctuated == GOLDEN["paraformer-zh"]
+    assert bare(punctuated.text) == bare(GOLDEN["paraformer-zh"])
 
 
 @pytest.mark.slow
@@ -263,7 +328,7 @@ def test_streaming_with_punctuation(tiny_models: Path, zh_request: np.ndarray):
     transcriber = asr(tiny_models, "paraformer-zh-streaming", punctuation=True)
     text = transcribe(transcriber, zh_request).text
     assert text == GOLDEN["paraformer-zh-streaming+punc"]
-    assert "".join(c for c in text if c not in PUNCTUATION) == GOLDEN["paraformer-zh-streaming"]
+    assert bare(text) == bare(GOLDEN["paraformer-zh-streaming"])
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONFIG, REPO, run_voiced
+from tests.fixtures.audio import PLAIN_VOICE
 from tests.unit.test_hostile_config import CASES, GOOD, write
 from tests.unit.test_model_checks import DAMAGE, damaged_copy
 from tests.unit.test_wav_files import CANNOT_CREATE, INPUTS, good_wav
@@ -72,7 +73,7 @@ def test_voiced_run_refuses_an_uncreatable_output(tmp_path: Path) -> None:
 def test_a_full_disk_is_playback_failed_then_73(audio, models_dir: Path, tmp_path: Path) -> None:
     """The reply's partial file is /dev/full (every write: ENOSPC, as on a full disk): each
     turn ends playback-failed without a traceback, the run exits 73 and leaves no file."""
-    request = audio.request("what time is it")
+    request = audio.request("what time is it", voice=PLAIN_VOICE)
     out = tmp_path / "reply.wav"
     (tmp_path / ".reply.wav.partial").symlink_to("/dev/full")
     done = subprocess.run(
@@ -97,6 +98,7 @@ def test_voiced_check_names_a_damaged_model_and_exits_78(
 ) -> None:
     relative, how, what = DAMAGE[case]
     models = damaged_copy(models_dir, tmp_path / "models", relative, how)
+    (models / "whisper").symlink_to(models_dir / "whisper")  # the profile's ASR, intact
     run = run_voiced(
         "check", "--config", str(CONFIG), "--profile", "zero-download", timeout=120,
         env={"VOICED_MODELS_DIR": str(models)},

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.audio import AudioBuilder, read
+from tests.fixtures.audio import PLAIN_VOICE, AudioBuilder, read
 from tests.fixtures.live import LiveDaemon
 from tests.fixtures.pulse import PacedWriter, Pulse, pulse_server
 
@@ -104,7 +104,7 @@ def test_turn_through_real_devices_with_ready_status_and_audio_fed_watchdog(
         ready = notify.wait_for("READY=1", timeout=60)
         assert any("STATUS=loading models" in m for _, m in notify.messages)
         assert notify.messages[-1][0] >= ready
-        writer.send(read(audio.request("what time is it")))
+        writer.send(read(audio.request("what time is it", voice=PLAIN_VOICE)))
         line = daemon.wait_for(" outcome=", timeout=30)
         assert "outcome=ok" in line and "source=intent:time" in line, line
         time.sleep(2.5)  # the reply plays in real time

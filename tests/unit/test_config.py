@@ -230,12 +230,14 @@ def test_shipped_config_with_zero_download_profile_loads() -> None:
     daemon = settings.daemon
     assert settings.persona_path.resolve().is_relative_to(CONFIG)
     assert settings.persona.name
-    # Its ASR (pocketsphinx's packaged model) understands English only.
     assert settings.persona.language == "en"
     assert (daemon.wake.backend, daemon.wake.model) == ("openwakeword", "hey_jarvis")
     assert (daemon.vad.backend, daemon.asr.backend, daemon.tts.backend) == (
-        "silero", "pocketsphinx", "espeak",
+        "silero", "whisper", "espeak",
     )
+    # Whisper base from its PyPI wheels, int8, told the persona's language (English here).
+    whisper = daemon.asr.whisper
+    assert (whisper.model, whisper.compute_type, whisper.language) == ("base", "int8", "persona")
     assert daemon.llm.active is None
     assert daemon.llm.endpoint() is None
     assert {"local", "openai"} <= set(daemon.llm.endpoints)

@@ -42,17 +42,22 @@ def n(count: int, prob: float) -> list[float]:
     return [prob] * count
 
 
-def end_index(ep: Endpointer, probs: list[float], hangover: float | None = None) -> int | None:
+def end_index(
+    ep: Endpointer, probs: list[float], hangover: float | None = None, partial: str | None = None
+) -> int | None:
     for i, p in enumerate(probs):
-        if ep.process(HOP, p, hangover) is not Decision.CONTINUE:
+        if ep.process(HOP, p, hangover, partial) is not Decision.CONTINUE:
             return i
     return None
+
+
+FINISHED = "what time is it"  # a partial transcript that reads as a finished request
 
 
 def test_a_finished_turn_ends_at_the_first_question() -> None:
     judge = ScriptedJudge([0.9])
     ep = Endpointer(SMART, judge=judge)
-    assert end_index(ep, n(10, SPEECH) + n(60, SILENCE)) == 10 + 6
+    assert end_index(ep, n(10, SPEECH) + n(60, SILENCE), partial=FINISHED) == 10 + 6
     assert judge.asked == 1
     assert ep.verdict is not None
     assert ep.verdict.silence == pytest.approx(7 * HOP)
@@ -67,10 +72,12 @@ def test_an_unfinished_turn_is_asked_again_and_ends_at_the_long_hangover() -> No
     assert judge.asked == 4  # at 0.224, 0.512, 0.800, 1.12 s of silence
 
 
-def test_no_then_yes_ends_at_the_second_question() -> None:
+def test_no_then_yes_without_text_ends_at_the_plain_hangover() -> None:
+    """An offline ASR gives no partial: a yes alone waits `silence_seconds` (0.6 s)."""
     judge = ScriptedJudge([0.2, 0.8])
     ep = Endpointer(SMART, judge=judge)
-    assert end_index(ep, n(10, SPEECH) + n(60, SILENCE)) == 10 + 15  # 16 * 0.032 = 0.512 s
+    assert end_index(ep, n(10, SPEECH) + n(60, SILENCE)) == 10 + 18  # 19 * 0.032 = 0.608 s
+    assert judge.asked == 2
 
 
 @pytest.mark.parametrize("pause_chunks", [16, 25, 31, 37])  # 0.5 / 0.8 / 1.0 / 1.2 s
@@ -87,23 +94,23 @@ def test_a_pause_judged_unfinished_stays_inside_one_recording(pause_chunks: int)
 def test_threshold_is_inclusive_and_configurable() -> None:
     at = SMART.model_copy(update={"complete_threshold": 0.7})
     probs = n(10, SPEECH) + n(10, SILENCE)
-    assert end_index(Endpointer(at, judge=ScriptedJudge([0.7])), probs) == 16
-    assert end_index(Endpointer(at, judge=ScriptedJudge([0.69])), probs) is None
+    assert end_index(Endpointer(at, judge=ScriptedJudge([0.7])), probs, partial=FINISHED) == 16
+    assert end_index(Endpointer(at, judge=ScriptedJudge([0.69])), probs, partial=FINISHED) is None
 
 
 def test_an_unfinished_partial_vetoes_the_judge() -> None:
     judge = ScriptedJudge([0.99])
     ep = Endpointer(SMART, judge=judge)
     probs = n(10, SPEECH) + n(60, SILENCE)
-    assert end_index(ep, probs, hangover=SMART.unfinished_silence_seconds) == 10 + 40
-    assert judge.asked == 4
+    assert end_index(ep, probs, partial="set a timer for") == 10 + 40
+    assert judge.asked == 0  # the text settles it: the model is not even run
 
 
-def test_a_finished_partial_leaves_the_decision_to_the_judge() -> None:
+def test_a_finished_partial_that_the_judge_doubts_ends_at_the_finished_hangover() -> None:
     judge = ScriptedJudge([0.1])
     ep = Endpointer(SMART, judge=judge)
     probs = n(10, SPEECH) + n(60, SILENCE)
-    assert end_index(ep, probs, hangover=SMART.finished_silence_seconds) == 10 + 40
+    assert end_index(ep, probs, partial=FINISHED) == 10 + 14  # 15 * 0.032 = 0.48 s >= 0.45 s
 
 
 def test_the_judge_is_not_asked_before_speech_has_started() -> None:
@@ -171,10 +178,12 @@ class RecordingJudge:
         return self.answer
 
 
-def feed_all(recording: Recording, audio: np.ndarray) -> tuple[Decision, float]:
+def feed_all(
+    recording: Recording, audio: np.ndarray, partial: str = FINISHED
+) -> tuple[Decision, float]:
     for start in range(0, len(audio), 1280):
         frame = AudioFrame(audio[start : start + 1280], start / 16000)
-        decision = recording.feed(frame)
+        decision = recording.feed(frame, partial)
         if decision is not Decision.CONTINUE:
             return decision, recording.endpointer.elapsed
     return Decision.CONTINUE, recording.endpointer.elapsed
@@ -199,6 +208,20 @@ def test_recording_asks_on_the_audio_up_to_the_current_chunk_only() -> None:
     assert recording.verdict is not None and recording.verdict.probability == 0.9
 
 
+def test_the_judge_hears_half_a_second_before_the_speech_not_the_wake_phrase() -> None:
+    judge = RecordingJudge(0.9)
+    recording = Recording(StepVad(), SMART, 0.5, judge)
+    recording.warm(AudioFrame(np.concatenate([loud(0.8), quiet(1.248)]), 0.0))  # "hey jarvis"
+    audio = np.concatenate([quiet(1.024), loud(1.024), quiet(3.0)])
+    for start in range(0, len(audio), 1280):  # the ASR hears the request once it is spoken
+        partial = FINISHED if start >= 1.5 * 16000 else ""
+        if recording.feed(AudioFrame(audio[start : start + 1280], start / 16000), partial) is not (
+            Decision.CONTINUE
+        ):
+            break
+    assert judge.heard == [round((0.5 + 1.024 + 7 * HOP) * 16000)]
+
+
 def test_recording_keeps_only_the_last_eight_seconds_for_the_judge() -> None:
     judge = RecordingJudge(0.9)
     long_turns = SMART.model_copy(update={"max_utterance_seconds": 20})
@@ -210,7 +233,7 @@ def test_recording_keeps_only_the_last_eight_seconds_for_the_judge() -> None:
 def test_a_failing_judge_falls_back_to_the_long_hangover() -> None:
     judge = RecordingJudge(error=RuntimeError("onnx exploded"))
     recording = Recording(StepVad(), SMART, 0.5, judge)
-    decision, at = feed_all(recording, np.concatenate([loud(0.512), quiet(3.0)]))
+    decision, at = feed_all(recording, np.concatenate([loud(0.512), quiet(3.0)]), "")
     assert decision is Decision.END_OF_SPEECH
     assert at - 0.512 == pytest.approx(41 * HOP)
     assert len(judge.heard) == 4

@@ -247,13 +247,14 @@ def test_guard_detector_shares_the_models_and_scores_like_its_own_detector(
     from tests.fixtures.audio import AudioBuilder, read
 
     assert isinstance(audio, AudioBuilder)
-    main = make_wake_detector(WakeSettings(), models_dir)
-    guard = make_guard(ConversationSettings(), WakeSettings(), models_dir, False, main)
+    wake = WakeSettings(confirm_frames=2)  # streaming state beyond the features: not shared
+    main = make_wake_detector(wake, models_dir)
+    guard = make_guard(ConversationSettings(), wake, models_dir, False, main)
     assert guard is not None
     reference = guard._reference
     assert reference._features.models is main._features.models  # type: ignore[attr-defined]
     assert reference.threshold == REFERENCE_THRESHOLD  # type: ignore[attr-defined]
-    alone = make_wake_detector(WakeSettings(threshold=REFERENCE_THRESHOLD), models_dir)
+    alone = make_wake_detector(wake.model_copy(update={"threshold": 0.1}), models_dir)
     clip = read(audio.concat(audio.silence(1.0), audio.speech("hey jarvis"), audio.silence(1.0)))
     frames = [clip[i : i + FRAME_SAMPLES] for i in range(0, len(clip) - FRAME_SAMPLES + 1, 1280)]
     # The guard's detector and the microphone's take turns on the same models, as on the

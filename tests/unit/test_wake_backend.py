@@ -170,3 +170,19 @@ def test_shipped_chinese_wake_word_resolves_by_name(models_dir: Path) -> None:
     assert resolve_model("你好小智", models_dir) == path
     detector = make_wake_detector(WakeSettings(model=["你好小智", "hey_jarvis"]), models_dir)
     assert detector.name == "ni_hao_xiao_zhi+hey_jarvis_v0.1"
+
+
+def test_confirm_frames_fires_later_and_only_on_a_lasting_score(
+    audio: AudioBuilder, models_dir: Path
+) -> None:
+    frames = _frames(_clip(audio))
+    one = OpenWakeWord(WakeSettings(confirm_frames=1), models_dir)
+    raw = [one.scores(f).get("hey_jarvis_v0.1", 0.0) for f in frames]
+    three = OpenWakeWord(WakeSettings(confirm_frames=3), models_dir)
+    held = [three.scores(f).get("hey_jarvis_v0.1", 0.0) for f in frames]
+    # The score the detector decides on is the lowest of the last three frames' scores.
+    expected = [min(raw[i - 2 : i + 1]) if i >= 2 else 0.0 for i in range(len(raw))]
+    np.testing.assert_allclose(held, expected, atol=1e-6)
+    threshold = WakeSettings().threshold
+    first, confirmed = _first_above(raw, threshold), _first_above(held, threshold)
+    assert first is not None and confirmed is not None and confirmed >= first + 2

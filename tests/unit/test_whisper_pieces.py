@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from daemon.asr.languages import check_persona_language, language_problem
 from daemon.asr.whisper import (
+    Attempt,
     PauseFinder,
     check_model,
     join_texts,
@@ -122,7 +123,10 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 ) -> None:
     config = tmp_path / "config"
     shutil.copytree(REPO / "config", config)
-    settings = load_settings(config / "voiced.yaml", [config / "profiles" / "zero-download.yaml"])
+    english_only = tmp_path / "pocketsphinx.yaml"
+    english_only.write_text("asr:\n  backend: pocketsphinx\n", encoding="utf-8")
+    profiles = [config / "profiles" / "zero-download.yaml", english_only]
+    settings = load_settings(config / "voiced.yaml", profiles)
     holder = PersonaHolder(settings)
     english = holder.current
     zh = (config / "persona.yaml").read_text(encoding="utf-8")
@@ -245,3 +249,31 @@ def test_no_shipped_file_names_the_broken_cmn_voice() -> None:
         and path.name != "espeak.py"  # the mapping that turns `cmn` into cmn-latn-pinyin
     ]
     assert offenders == []
+
+
+# --- trusting a decode -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "logprob", "no_speech", "silent", "retry"),
+    [
+        ("现在几点了", -0.3, 0.1, False, False),  # a confident text is kept
+        ("现在几点了", -1.5, 0.1, False, True),  # improbable: sample again, hotter
+        ("线" * 40, -0.2, 0.1, False, True),  # a repetition loop
+        ("嗯", -1.5, 0.9, True, False),  # silence: nothing to retry
+        ("嗯", -0.5, 0.9, False, False),  # likely silent, but a probable text: kept
+    ],
+)
+def test_when_a_decode_is_silence_or_worth_another_temperature(
+    text: str, logprob: float, no_speech: float, silent: bool, retry: bool
+) -> None:
+    attempt = Attempt(text, logprob, no_speech)
+    assert (attempt.silent, attempt.needs_fallback) == (silent, retry)
+
+
+def test_temperatures_are_checked() -> None:
+    assert WhisperSettings().temperatures == [0.0]
+    with pytest.raises(ValueError, match="temperatures"):
+        WhisperSettings.model_validate({"temperatures": []})
+    with pytest.raises(ValueError, match="temperatures"):
+        WhisperSettings.model_validate({"temperatures": [0.0, 1.5]})
