@@ -299,6 +299,12 @@ class WhisperSettings(Section):
 class AsrSettings(Section):
     backend: Literal["pocketsphinx", "funasr", "whisper", "remote"] = "pocketsphinx"
     timeout_seconds: PositiveSeconds = Field(10.0, description="Deadline for the final transcript.")
+    load: Literal["startup", "first-request"] = Field(
+        "startup",
+        description="When the in-process model loads: at start-up, or while the first request "
+        "after the wake word is spoken (a lighter idle box until then; that one request waits "
+        "for the load: scripts/bench latency and memory).",
+    )
     pocketsphinx: PocketsphinxSettings = PocketsphinxSettings()
     funasr: FunasrSettings = FunasrSettings()
     whisper: WhisperSettings = WhisperSettings()

@@ -34,10 +34,10 @@ from daemon.config import (
     load_persona,
 )
 from daemon.errors import ConfigError
+from daemon.host.memory import limit_malloc_arenas, release_free_memory
 from daemon.intents.build import make_actions
 from daemon.intents.ringer import audio_wall_clock, wall_clock
 from daemon.llm import make_chat_model
-from daemon.llm.openai_chat import public_url
 from daemon.llm.responder import Responder, Source
 from daemon.notify import HeartbeatSource, Notifier
 from daemon.tools.build import make_toolbox
@@ -55,7 +55,7 @@ from daemon.turn.record import Outcome, TurnLog, TurnRecord
 from daemon.vad import make_vad
 from daemon.vad.judge import make_judge
 from daemon.wake import make_wake_detector
-from daemon.wake.base import PeakScore
+from daemon.wake.base import PeakScore, SharesModels, WakeDetector
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
@@ -157,24 +157,34 @@ REFERENCE_THRESHOLD = 0.1
 
 
 def make_guard(
-    conversation: ConversationSettings, wake: WakeSettings, models: Path, aec: bool
+    conversation: ConversationSettings,
+    wake: WakeSettings,
+    models: Path,
+    aec: bool,
+    main: WakeDetector | None = None,
 ) -> SelfTriggerGuard | None:
-    """A second wake detector on what the box plays, when a person may interrupt it."""
+    """A second wake detector on what the box plays, when a person may interrupt it. With
+    `main` (the microphone's detector, called on the same listener thread) it shares that
+    detector's models instead of loading a second copy."""
     if not conversation.barge_in:
         return None
     # Low threshold for the reference: if the box's own audio even resembles the wake word, a
     # detection on the microphone at that moment is the box hearing itself. With AEC the
     # microphone is clean enough for the normal threshold; the guard stays, because the
     # canceller needs a moment to adapt at the start of each reply.
-    reference = make_wake_detector(
-        wake.model_copy(update={"threshold": REFERENCE_THRESHOLD}), models
-    )
+    if isinstance(main, SharesModels):
+        reference: WakeDetector = main.sibling(REFERENCE_THRESHOLD)
+    else:
+        reference = make_wake_detector(
+            wake.model_copy(update={"threshold": REFERENCE_THRESHOLD}), models
+        )
     raised = wake.threshold if aec else conversation.threshold_while_playing
     return SelfTriggerGuard(reference, raised, conversation.echo_tail_seconds)
 
 
 def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     """Load every model (slow on a small box); raises ModelMissing / ConfigError early."""
+    limit_malloc_arenas()  # before the worker threads allocate
     d, models = settings.daemon, settings.models_dir()
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     check_persona_language(d.asr, settings.persona, settings.persona_path)
@@ -182,8 +192,8 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     echo = (
         EchoCanceller(aec.delay_ms, aec.noise_suppression, aec.linear_wake) if aec.enabled else None
     )
-    guard = make_guard(d.conversation, wake, models, echo is not None)
     detector = make_wake_detector(wake, models)
+    guard = make_guard(d.conversation, wake, models, echo is not None, detector)
     language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)
     actions = make_actions(d.timers, d.volume, settings.config_path.parent, wall_clock, language)
     responder = Responder(
@@ -194,7 +204,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         tools=make_toolbox(d.tools, actions, language),
         tool_rounds=d.tools.max_rounds,
     )
-    return Stages(
+    stages = Stages(
         echo=echo,
         guard=guard,
         gate=QuietGate(detector) if wake.quiet_gate else None,
@@ -207,11 +217,13 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
             settings.persona.language,
         ),
         responder=responder,
-        tts=make_synthesizer(d.tts, models),
+        tts=make_synthesizer(d.tts, models, settings.persona),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
         denoise=make_noise_suppressor(d.audio.noise_suppression, str(settings.config_path)),
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
+    release_free_memory()  # what loading and the models' load-time checks freed
+    return stages
 
 
 @contextlib.asynccontextmanager
@@ -352,8 +364,11 @@ class Daemon:
     def _backends(self) -> str:
         d = self.settings.daemon
         asr = d.asr.funasr.model if d.asr.backend == "funasr" else d.asr.backend
-        llm = d.llm.endpoint()
-        chat = f"{d.llm.active} ({llm.model} at {public_url(llm.base_url)})" if llm else "none"
+        llm, chat = d.llm.endpoint(), "none"
+        if llm is not None:  # the OpenAI SDK (~14 MB) is imported only when an LLM is configured
+            from daemon.llm.openai_chat import public_url
+
+            chat = f"{d.llm.active} ({llm.model} at {public_url(llm.base_url)})"
         return f"asr {asr}, tts {d.tts.backend}, llm {chat}{', aec' if self.stages.echo else ''}"
 
     def _frame_done(self, persona: PersonaHolder) -> None:
@@ -381,6 +396,7 @@ class Daemon:
 
     def _turn_ended(self, turn: TurnRecord) -> None:
         self._turns += 1
+        release_free_memory()  # the turn's decode and synthesis buffers, kept by glibc otherwise
         if (status := status_after(turn)) is not None:
             self.notifier.status(status)
         if self.turn_log is not None:

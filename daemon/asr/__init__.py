@@ -18,7 +18,31 @@ def make_transcriber(
     language: str | None = None,
 ) -> Transcriber:
     """Build the configured backend. `hotwords` (the persona's name ...) help backends that can;
-    `language` is the persona's, for backends that take one (Whisper)."""
+    `language` is the persona's, for backends that take one (Whisper). With asr.load
+    first-request an in-process model loads at the first request (daemon.asr.lazy)."""
+    if settings.load == "first-request" and settings.backend in ("pocketsphinx", "whisper"):
+        return _lazy(settings, models_dir, hotwords, language)
+    return _build(settings, models_dir, hotwords, language)
+
+
+def _lazy(
+    settings: AsrSettings, models_dir: Path, hotwords: list[str] | None, language: str | None
+) -> Transcriber:
+    from daemon.asr.lazy import LazyTranscriber
+
+    if settings.backend == "whisper":  # a missing model still stops start-up (exit 78)
+        from daemon.asr.whisper import check_model
+        from daemon.models.whisper import model_dir
+
+        check_model(model_dir(models_dir, settings.whisper.model), settings.whisper.model)
+    return LazyTranscriber(
+        settings.backend, lambda: _build(settings, models_dir, hotwords, language)
+    )
+
+
+def _build(
+    settings: AsrSettings, models_dir: Path, hotwords: list[str] | None, language: str | None
+) -> Transcriber:
     if settings.backend == "pocketsphinx":
         from daemon.asr.pocketsphinx import PocketsphinxTranscriber
 

@@ -81,8 +81,9 @@ def check_model(folder: Path, size: str) -> None:
 def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
     """faster-whisper's WhisperModel from a local folder (checked first); never downloads."""
     check_model(folder, size)
-    from faster_whisper import WhisperModel
+    from daemon.asr.faster_whisper_import import import_faster_whisper
 
+    WhisperModel = import_faster_whisper().WhisperModel  # noqa: N806 (a class)
     try:
         return WhisperModel(
             str(folder),

@@ -12,6 +12,7 @@ import io
 import re
 import shutil
 import subprocess
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -62,8 +63,7 @@ def known_voices(executable: str) -> frozenset[str]:
     return frozenset(name.lower() for name in names)
 
 
-def run_espeak(
-    text: str,
+def espeak_command(
     voice: str,
     *,
     rate: int = 175,
@@ -71,9 +71,8 @@ def run_espeak(
     word_gap: int = 0,
     variant: str | None = None,
     executable: str = "espeak-ng",
-    timeout: float = 30.0,
-) -> tuple[np.ndarray, int]:
-    """Speak `text` and return (float32 mono samples, sample rate) as espeak-ng made them."""
+) -> list[str]:
+    """The espeak-ng command line that reads text on stdin and writes a WAV to stdout."""
     found = shutil.which(executable)
     if found is None:
         raise EspeakError(f"{executable} not found; install it (Debian: apt-get install espeak-ng)")
@@ -81,7 +80,7 @@ def run_espeak(
     voices = known_voices(found)
     if voices and chosen.partition("+")[0].lower() not in voices:
         raise EspeakError(f"espeak-ng has no voice {chosen!r} (`espeak-ng --voices` lists them)")
-    cmd = [
+    return [
         found,
         "-v",
         chosen,
@@ -94,19 +93,110 @@ def run_espeak(
         "--stdout",
         "--stdin",
     ]
+
+
+def run_espeak(
+    text: str,
+    voice: str,
+    *,
+    rate: int = 175,
+    pitch: int = 50,
+    word_gap: int = 0,
+    variant: str | None = None,
+    executable: str = "espeak-ng",
+    timeout: float = 30.0,
+) -> tuple[np.ndarray, int]:
+    """Speak `text` and return (float32 mono samples, sample rate) as espeak-ng made them."""
+    cmd = espeak_command(
+        voice, rate=rate, pitch=pitch, word_gap=word_gap, variant=variant, executable=executable
+    )
+    return _speak(_start(cmd), cmd[2], text, timeout)
+
+
+def _start(cmd: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def _speak(
+    process: subprocess.Popen[bytes], voice: str, text: str, timeout: float
+) -> tuple[np.ndarray, int]:
+    """Hand `text` to an espeak-ng started for `voice` and read its WAV."""
     try:
-        done = subprocess.run(
-            cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout, check=True
-        )
-        samples, sample_rate = sf.read(io.BytesIO(done.stdout), dtype="float32", always_2d=True)
+        stdout, stderr = process.communicate(text.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         raise EspeakTimeout(f"espeak-ng took over {timeout:g} s") from None
-    except subprocess.CalledProcessError as exc:
-        stderr = exc.stderr.decode("utf-8", "replace").strip()
-        raise EspeakError(f"espeak-ng failed (voice {cmd[2]}): {stderr or exc}") from exc
+    if process.returncode != 0:
+        detail = stderr.decode("utf-8", "replace").strip() or f"exit status {process.returncode}"
+        raise EspeakError(f"espeak-ng failed (voice {voice}): {detail}")
+    try:
+        samples, sample_rate = sf.read(io.BytesIO(stdout), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, OSError) as exc:
         raise EspeakError(f"espeak-ng failed: {exc}") from exc
     return samples.mean(axis=1).astype(np.float32), int(sample_rate)
+
+
+class WarmEspeak:
+    """espeak-ng started one sentence ahead.
+
+    Most of espeak-ng's time for a short sentence is starting up and loading its voice data
+    (~40 of ~50 ms on a busy 2-core box; a started process that is handed the text answers in
+    ~5 ms). So after each sentence the next process is started with the same voice and left
+    waiting for its text on stdin: the reply's first sentence does not wait for a start-up. A
+    process started for another voice (the persona changed) is stopped and replaced. Callers
+    on several threads (a Wyoming server's connections) each take their own process: one
+    waiting process goes to one of them; `close()` stops it.
+    """
+
+    def __init__(self) -> None:
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self, cmd: list[str]) -> None:
+        """Start a process for `cmd` to wait for the next sentence (if none is waiting)."""
+        with self._lock:
+            spare = self._spare
+            if spare is not None and spare.args == cmd and spare.poll() is None:
+                return
+        self.close()
+        try:
+            started = _start(cmd)
+        except OSError:
+            return  # the next sentence starts its own and reports the error
+        with self._lock:
+            spare, self._spare = self._spare, started
+        if spare is not None:
+            _stop(spare)
+
+    def speak(self, cmd: list[str], text: str, timeout: float) -> tuple[np.ndarray, int]:
+        """(float32 samples, rate) of `text` spoken by `cmd`; prepares the next process."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and (spare.args != cmd or spare.poll() is not None):
+            _stop(spare)
+            spare = None
+        try:
+            process = spare or _start(cmd)
+        except OSError as exc:
+            raise EspeakError(f"espeak-ng failed: {exc}") from exc
+        try:
+            return _speak(process, cmd[2], text, timeout)
+        finally:
+            self.prepare(cmd)
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            _stop(spare)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.kill()
+    process.communicate()
 
 
 def espeak_speech(

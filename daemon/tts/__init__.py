@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from daemon.config import TtsSettings, tts_primary_deadline
+from daemon.config import Persona, TtsSettings, tts_primary_deadline
 from daemon.errors import ConfigError, ErrorCode
 from daemon.models.errors import ModelMissing
 from daemon.tts.base import Synthesizer
@@ -16,15 +16,21 @@ log = logging.getLogger(__name__)
 primary_deadline = tts_primary_deadline  # see daemon.config.Deadlines
 
 
-def make_synthesizer(settings: TtsSettings, models_dir: Path) -> Synthesizer:
+def make_synthesizer(
+    settings: TtsSettings, models_dir: Path, persona: Persona | None = None
+) -> Synthesizer:
     """The configured voice, levelled and faded (tts.polish); with tts.fallback espeak, wrapped
     so that a failing, slow or missing main voice is replaced by espeak-ng sentence by sentence.
+    With `persona`, espeak-ng starts the process for the first reply's sentence now.
     """
     from daemon.tts.espeak import EspeakSynthesizer
     from daemon.tts.polish import PolishedSynthesizer
 
     if settings.backend == "espeak":
-        return PolishedSynthesizer(EspeakSynthesizer(settings.espeak, settings.timeout_seconds))
+        espeak = EspeakSynthesizer(settings.espeak, settings.timeout_seconds)
+        if persona is not None:
+            espeak.prepare(persona)
+        return PolishedSynthesizer(espeak)
     if settings.backend not in ("chattts", "remote"):
         raise ValueError(f"unknown TTS backend {settings.backend!r}")
     if settings.backend == "remote" and settings.remote is None:

@@ -10,7 +10,13 @@ from collections.abc import Iterator
 from daemon.audio.frames import AudioChunk
 from daemon.config import EspeakSettings, Persona
 from daemon.errors import ConfigError, ErrorCode, StageError
-from daemon.synth.espeak import LANGUAGE_VOICES, EspeakError, EspeakTimeout, run_espeak
+from daemon.synth.espeak import (
+    LANGUAGE_VOICES,
+    EspeakError,
+    EspeakTimeout,
+    WarmEspeak,
+    espeak_command,
+)
 
 DEFAULT_VOICES = LANGUAGE_VOICES
 
@@ -30,15 +36,29 @@ class EspeakSynthesizer:
         self._executable = executable
         self._rate = settings.rate_wpm
         self._timeout = timeout
+        self._warm = WarmEspeak()  # the next sentence's process, started ahead
 
     def synthesize(self, text: str, persona: Persona) -> Iterator[AudioChunk]:
-        voice = persona.voice.espeak or DEFAULT_VOICES.get(persona.language, "en-us")
         try:
-            samples, rate = run_espeak(
-                text, voice, rate=self._rate, executable=self._executable, timeout=self._timeout
-            )
+            cmd = espeak_command(self._voice(persona), rate=self._rate, executable=self._executable)
+            samples, rate = self._warm.speak(cmd, text, self._timeout)
         except EspeakTimeout as exc:
             raise StageError(ErrorCode.TTS_TIMEOUT, str(exc)) from None
         except EspeakError as exc:
             raise StageError(ErrorCode.TTS_FAILED, str(exc)) from exc
         yield AudioChunk(samples, rate)
+
+    def prepare(self, persona: Persona) -> None:
+        """Start the process for this persona's first sentence now (start-up, not a reply)."""
+        try:
+            cmd = espeak_command(self._voice(persona), rate=self._rate, executable=self._executable)
+        except EspeakError:
+            return  # the first sentence reports it
+        self._warm.prepare(cmd)
+
+    def close(self) -> None:
+        self._warm.close()
+
+    @staticmethod
+    def _voice(persona: Persona) -> str:
+        return persona.voice.espeak or DEFAULT_VOICES.get(persona.language, "en-us")

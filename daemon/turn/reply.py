@@ -9,6 +9,7 @@ ends by saying so (or, if even speech fails, beeping) and never raises, but for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -45,9 +46,7 @@ class ReplyPipeline:
         """Reply to a recorded request. True if a follow-up may come (not after "stop")."""
         persona = self.persona()
         try:
-            if self.end_earcon:
-                await self.speaker.play(end_earcon())
-            transcript = await self._transcript(utterance)
+            transcript = await self._transcript_over_earcon(utterance)
             turn.transcript_at = turn.mark()
             turn.asr_text = transcript.text
             step(State.THINKING)
@@ -78,6 +77,23 @@ class ReplyPipeline:
         finally:
             self.responder.remember(text, reply, join_sentences(turn.reply_text))
         return not reply.ends_conversation
+
+    async def _transcript_over_earcon(self, utterance: Utterance) -> Transcript:
+        """The final transcript, while the end-of-recording earcon plays (the ASR's last decode
+        and the earcon overlap instead of adding up); the reply's own audio follows both. A
+        barge-in cuts the earcon with the rest."""
+        if not self.end_earcon:
+            return await self._transcript(utterance)
+        earcon = asyncio.create_task(self.speaker.play(end_earcon()))
+        try:
+            transcript = await self._transcript(utterance)
+        except asyncio.CancelledError:
+            earcon.cancel()
+            raise
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await earcon
+        return transcript
 
     async def _transcript(self, utterance: Utterance) -> Transcript:
         timeout = self.deadlines.asr

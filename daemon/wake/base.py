@@ -43,3 +43,11 @@ class PeakScore(Protocol):
 
     peak: WakeHit
     threshold: float
+
+
+@runtime_checkable
+class SharesModels(Protocol):
+    """A detector that can make another one for the same wake words on the same models (one
+    copy in memory), with its own state and threshold. Both must be called from one thread."""
+
+    def sibling(self, threshold: float) -> WakeDetector: ...

@@ -77,6 +77,7 @@ class FeatureModels:
         self.paths = (melspec, embedding)
         self._melspec = load_model(melspec)
         self._embedding = load_model(embedding)
+        self._quiet: dict[int, np.ndarray] = {}
 
     def mels(self, samples: np.ndarray) -> np.ndarray:
         """int16 audio (n,) -> (frames, 32) mel features, scaled as openWakeWord scales them."""
@@ -105,6 +106,19 @@ class FeatureModels:
         """A whole int16 clip -> (n, 96) embeddings, the i-th ending at sample ~1280*(i+10)."""
         return self.embed(self.mels(samples))
 
+    def quiet_room(self, seed: int) -> np.ndarray:
+        """The embeddings a streaming detector starts from after a reset. As openWakeWord does:
+        those of quiet noise, so the classifier's first windows look like a quiet room rather
+        than zeros (fixed seed: repeatable). Computed once per seed, so a reset after every
+        detection and every reply costs nothing, and on a scratch copy of the models: a runtime
+        keeps its tensors planned for the largest input it has seen, and 4 s of audio at once
+        would leave ~10 MB planned in the models that stream 80 ms at a time."""
+        if seed not in self._quiet:
+            noise = np.random.default_rng(seed).integers(-1000, 1000, 4 * 16000)
+            scratch = FeatureModels(*self.paths)
+            self._quiet[seed] = scratch.clip(noise.astype(np.int16))
+        return self._quiet[seed]
+
 
 class StreamingFeatures:
     """openWakeWord's streaming feature buffer: each 80 ms of audio adds one embedding.
@@ -114,7 +128,7 @@ class StreamingFeatures:
     """
 
     def __init__(self, models: FeatureModels, seed: int = 0) -> None:
-        self._models = models
+        self.models = models
         self._seed = seed
         self.reset()
 
@@ -122,10 +136,7 @@ class StreamingFeatures:
         self._context = np.zeros(0, dtype=np.int16)
         self._pending = np.zeros(0, dtype=np.int16)
         self._mels = np.ones((WINDOW_MELS, MEL_BANDS), dtype=np.float32)
-        # As openWakeWord does: start from the embeddings of quiet noise, so the classifier's
-        # first windows look like a quiet room rather than zeros (fixed seed: repeatable).
-        noise = np.random.default_rng(self._seed).integers(-1000, 1000, 4 * 16000)
-        self.embeddings = self._models.clip(noise.astype(np.int16))
+        self.embeddings = self.models.quiet_room(self._seed).copy()
 
     def push(self, samples: np.ndarray) -> int:
         """Add audio; returns how many new embeddings (80 ms frames) it completed."""
@@ -134,15 +145,21 @@ class StreamingFeatures:
         self._pending = audio[whole:]
         if whole == 0:
             return 0
-        chunk = np.concatenate([self._context, audio[:whole]])
-        self._context = chunk[-CONTEXT_SAMPLES:]
-        self._mels = np.vstack([self._mels, self._models.mels(chunk)])
-        self._mels = self._mels[-MEL_HISTORY:]
         frames = whole // FRAME_SAMPLES
+        # One 80 ms frame (with its context) per melspectrogram call, however many came at once:
+        # the model's input shape never changes, so a runtime never re-plans its tensors and
+        # two detectors can share one set of models (daemon.wake.openwakeword.OpenWakeWord.sibling).
+        mels = []
+        for i in range(frames):
+            frame = audio[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+            chunk = np.concatenate([self._context, frame])
+            self._context = chunk[-CONTEXT_SAMPLES:]
+            mels.append(self.models.mels(chunk))
+        self._mels = np.vstack([self._mels, *mels])[-MEL_HISTORY:]
         ends = [len(self._mels) - STEP_MELS * i for i in range(frames)][::-1]
         # One window per call, as on the box one frame comes at a time: a runtime keeps its
         # tensors planned for batch 1 instead of re-planning for every pair of frames.
-        new = [self._models.embed_windows([self._mels[end - WINDOW_MELS : end]]) for end in ends]
+        new = [self.models.embed_windows([self._mels[end - WINDOW_MELS : end]]) for end in ends]
         self.embeddings = np.vstack([self.embeddings, *new])[-FEATURE_HISTORY:]
         return len(new)
 

@@ -12,6 +12,7 @@ openWakeWord itself (the listen-cost benchmark's reference loop).
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import types
@@ -146,6 +147,21 @@ class OpenWakeWord:
                 classifier.path,
                 self.threshold,
             )
+
+    def sibling(self, threshold: float) -> OpenWakeWord:
+        """Another detector for the same wake words sharing this one's models (no second copy
+        of the feature models and classifiers in memory: ~17 MB), with its own streaming state
+        and threshold. The models are stateless between calls and always see the same input
+        shapes, so the two can share them as long as one thread calls both (the self-trigger
+        guard and the microphone's detector both run on the listener thread)."""
+        twin = copy.copy(self)  # the classifiers and feature models; every state is new below
+        twin._features = StreamingFeatures(self._features.models)
+        twin._confirm = {name: Sustained(s.frames) for name, s in self._confirm.items()}
+        twin.threshold = threshold
+        twin.peak = WakeHit("-", 0.0)
+        twin.latest = 0.0
+        twin._scored = 0
+        return twin
 
     def _check_scores(self) -> None:
         """ModelDamaged unless every model gives probabilities on known speech."""

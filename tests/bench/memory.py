@@ -1,13 +1,22 @@
-"""Memory: RSS of the listening daemon, and what each component adds.
+"""Memory: RSS of the listening daemon per profile, and what each component adds.
 
-- daemon: `voiced run --profile zero-download --input <silence> --realtime` as a subprocess, its
-  VmRSS read from /proc while it listens (peak and settled), and the shared libraries it maps
-  (OpenBLAS copies counted);
-- components: a fresh interpreter that imports and loads the pieces one at a time, RSS read from
-  /proc after each step (each row is what that step added on top of the rows above it);
-- alone: each heavy import in its own interpreter (what it costs with nothing else loaded).
+- daemon, per profile (zero-download and zero-download-zh: Whisper base int8; zero-download
+  also with pocketsphinx):
+  `voiced run --profile P --input <wav> --realtime` as a subprocess. The WAV is silence, then one
+  spoken request (wake word + "what time is it" / 现在几点了), then silence. VmRSS is read from
+  /proc while it listens before the request (`listening_mb`, the target) and again once the turn
+  is over (`after_turn_mb`: what a box that has answered once holds). Each comes with a
+  breakdown from /proc/PID/smaps (heap, anonymous maps, each package's shared libraries, mapped
+  model files) and the shared libraries it maps (OpenBLAS copies counted);
+- components: a fresh interpreter that imports and loads the pieces one at a time, in the
+  daemon's order, RSS read from /proc after each step once freed heap is trimmed (each row is
+  what that step keeps on top of the rows above it; the listening path's ASR per profile);
+- alone: each heavy import in its own interpreter (what it costs with nothing else loaded);
+- per profile again with `asr.load: first-request` (the ASR model loads as the first request
+  is fed): the idle box without it, and that first turn's wait for the load (its asr_ms).
 
-Target: <= 250 MB for the zero-download profile.
+Target: <= 250 MB listening for the zero-download profiles. `VOICED_MEMORY_BASELINE=<another
+checkout>` also measures that checkout's daemon (before/after).
 """
 
 from __future__ import annotations
@@ -19,25 +28,34 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import soundfile as sf
 
-from tests.fixtures.audio import AudioBuilder
+from daemon.audio.frames import SAMPLE_RATE
+from daemon.cli import find_profiles
+from daemon.config import load_settings
+from daemon.synth.gcin import mandarin_speech
+from tests.fixtures.audio import AudioBuilder, read
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET_MB = 250
-INPUT_SECONDS = 240.0  # longer than any start-up: the daemon is stopped once measured
-START_TIMEOUT = 180.0
+PROFILES = ("zero-download", "zero-download-zh")
+IDLE_SECONDS = 14.0  # silence before the request: the listening RSS is sampled in it
+AFTER_SECONDS = 20.0  # silence after the request
+START_TIMEOUT = 240.0
 SETTLE_SECONDS = 8.0
+TURN_TIMEOUT = 90.0  # from listening to the end of the turn
+AFTER_TURN_WAIT = 2.0  # the reply has played out
 
-# Each step is Python run in the same child process, in this order.
-STEPS: list[tuple[str, str]] = [
+_COMMON_STEPS: list[tuple[str, str]] = [
     ("interpreter", "pass"),
     ("numpy", "import numpy"),
     ("daemon config + cli", "import daemon.cli, daemon.config"),
+    ("service + turn machine (imports)", "import daemon.service, daemon.turn.machine"),
     ("onnxruntime", "import onnxruntime"),
     (
         "silero vad",
@@ -51,38 +69,86 @@ STEPS: list[tuple[str, str]] = [
         "from daemon.config import default_models_dir as d; j = make_judge(d()); "
         "j.probability(numpy.zeros(16000, 'float32'))",
     ),
-    ("openwakeword import (scipy, sklearn)", "import openwakeword.model"),
+    ("LiteRT", "import ai_edge_litert.interpreter"),
     (
-        "wake detector (hey_jarvis)",
+        "wake detector",
         "from daemon.wake import make_wake_detector; "
         "from daemon.config import WakeSettings, default_models_dir as d; "
-        "w = make_wake_detector(WakeSettings(), d())",
+        "w = make_wake_detector(WakeSettings(model={wake!r}), d()); "
+        "w.process(numpy.zeros(2560, 'int16'))",
     ),
-    ("pocketsphinx import", "import pocketsphinx"),
     (
-        "pocketsphinx decoder",
-        "from daemon.asr.pocketsphinx import PocketsphinxTranscriber; "
-        "from daemon.config import PocketsphinxSettings; "
-        "s = PocketsphinxTranscriber(PocketsphinxSettings()).start(); "
-        "s.feed(numpy.zeros(1280, 'int16'))",
-    ),
-    ("service + turn machine", "import daemon.service, daemon.turn.machine"),
-    (
-        "malloc_trim after start-up",
-        "from daemon.host.memory import release_free_memory; release_free_memory()",
+        "self-trigger guard (shares the wake models)",
+        "from daemon.service import make_guard; "
+        "from daemon.config import ConversationSettings, WakeSettings, default_models_dir as d; "
+        "g = make_guard(ConversationSettings(), WakeSettings(model={wake!r}), d(), False, w)",
     ),
 ]
-ALONE = ["numpy", "onnxruntime", "scipy", "sklearn", "openwakeword.model", "pocketsphinx"]
+_ASR_STEPS: dict[str, list[tuple[str, str]]] = {  # by asr.backend
+    "pocketsphinx": [
+        ("pocketsphinx import", "import pocketsphinx"),
+        (
+            "pocketsphinx decoder",
+            "from daemon.asr.pocketsphinx import PocketsphinxTranscriber; "
+            "from daemon.config import PocketsphinxSettings; "
+            "s = PocketsphinxTranscriber(PocketsphinxSettings()).start(); "
+            "s.feed(numpy.zeros(1280, 'int16'))",
+        ),
+    ],
+    "whisper": [
+        ("ctranslate2 import", "import ctranslate2"),
+        (
+            "faster_whisper import (tokenizers; PyAV kept out)",
+            "from daemon.asr.faster_whisper_import import import_faster_whisper as f; f()",
+        ),
+        (
+            "whisper base int8 (load + warm-up)",
+            "from daemon.asr.whisper import WhisperTranscriber; "
+            "from daemon.config import WhisperSettings, default_models_dir as d; "
+            "a = WhisperTranscriber(WhisperSettings(), d(), [], {language!r})",
+        ),
+    ],
+}
+FIRST_REQUEST = "asr:\n  load: first-request\n"
+POCKETSPHINX = "asr:\n  backend: pocketsphinx\n"
+WAKE_WORDS = {"zero-download": "hey_jarvis", "zero-download-zh": "你好小智"}
+ALONE = [
+    "numpy",
+    "onnxruntime",
+    "ai_edge_litert.interpreter",
+    "pocketsphinx",
+    "ctranslate2",
+    "faster_whisper",
+    "scipy",
+    "sklearn",
+    "torch",
+]
 
 _RSS = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 _HWM = "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
 
 
+def steps(profile: str, backend: str) -> list[tuple[str, str]]:
+    wake, language = WAKE_WORDS[profile], "zh" if profile.endswith("-zh") else "en"
+    common = [(name, code.format(wake=wake)) for name, code in _COMMON_STEPS]
+    asr = [(name, code.format(language=language)) for name, code in _ASR_STEPS[backend]]
+    return [*common, *asr]
+
+
+def asr_backend(profile: str) -> str:
+    config = REPO / "config" / "voiced.yaml"
+    return load_settings(config, find_profiles(config, [profile])).daemon.asr.backend
+
+
 def _child_script(steps: list[tuple[str, str]]) -> str:
-    lines = ["import json, sys, gc"]
+    """Each step, then what it keeps: freed heap is given back (as the daemon does after
+    loading) before RSS is read; the peak shows what it took on the way."""
+    lines = ["import json, sys, gc", "from daemon.host.memory import release_free_memory as trim"]
     for name, code in steps:
         lines.append(f"{code}")
-        lines.append(f"gc.collect(); print(json.dumps([{name!r}, {_RSS}, {_HWM}]), flush=True)")
+        lines.append(
+            f"gc.collect(); trim(); print(json.dumps([{name!r}, {_RSS}, {_HWM}]), flush=True)"
+        )
     return "\n".join(lines)
 
 
@@ -96,9 +162,9 @@ def _run_child(script: str) -> list[tuple[str, int, int]]:
     return [tuple(json.loads(line)) for line in out.stdout.splitlines() if line.startswith("[")]
 
 
-def components() -> dict[str, object]:
+def components(profile: str, backend: str) -> dict[str, object]:
     """RSS added by each step, cumulative in one process, and the peak so far (MB)."""
-    rows = _run_child(_child_script(STEPS))
+    rows = _run_child(_child_script(steps(profile, backend)))
     added, peak, before = {}, {}, 0
     for name, kb, hwm in rows:
         added[name] = round((kb - before) / 1024, 1)
@@ -107,11 +173,15 @@ def components() -> dict[str, object]:
     return {"added_mb": added, "peak_so_far_mb": peak, "total_mb": round(before / 1024, 1)}
 
 
-def alone() -> dict[str, float]:
+def alone() -> dict[str, float | None]:
     """RSS added by one import over the bare interpreter, each in a fresh process (MB)."""
-    result = {}
+    result: dict[str, float | None] = {}
     for module in ALONE:
-        rows = _run_child(_child_script([("base", "pass"), (module, f"import {module}")]))
+        try:
+            rows = _run_child(_child_script([("base", "pass"), (module, f"import {module}")]))
+        except RuntimeError:
+            result[module] = None  # not installed here
+            continue
         result[module] = round((rows[1][1] - rows[0][1]) / 1024, 1)
     return result
 
@@ -131,54 +201,125 @@ def _mapped_libraries(pid: int) -> list[str]:
     return sorted(names)
 
 
-def _wait_for_line(
-    stream: IO[bytes], needle: bytes, seen: threading.Event, tail: list[bytes]
-) -> None:
-    for line in stream:
-        tail[:] = [*tail[-20:], line]
-        if needle in line:
-            seen.set()
+def _kind(path: str) -> str:
+    """What a mapping in /proc/PID/smaps is, for the breakdown."""
+    if not path:
+        return "anonymous (arenas, numpy, model weights in malloc)"
+    if path.startswith("["):
+        return path
+    if ".so" in path:
+        match = re.search(r"site-packages/([^/]+)", path)
+        if match:
+            return "libs: " + match.group(1).split(".")[0].removeprefix("_")
+        return "libs: python" if "python3" in path else "libs: system"
+    return "mapped files (models, data)"
 
 
-def daemon(profile: str, folder: Path, repo: Path = REPO) -> dict[str, object]:
-    """The real daemon (of the checkout `repo`) listening to silence in real time: RSS sampled
-    from /proc for SETTLE_SECONDS once it logs that it is listening."""
-    silence = folder / "memory-silence.wav"
-    sf.write(str(silence), np.zeros(int(INPUT_SECONDS * 16000), dtype=np.int16), 16000)
+def smaps_breakdown(pid: int) -> dict[str, float]:
+    """RSS (MB) by kind of mapping, the larger ones first."""
+    rss: Counter[str] = Counter()
+    kind = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            kind = _kind(fields[5] if len(fields) >= 6 else "")
+        elif fields and fields[0] == "Rss:":
+            rss[kind] += int(fields[1])
+    return {name: round(kb / 1024, 1) for name, kb in rss.most_common() if kb >= 512}
+
+
+def request_wav(profile: str, audio: AudioBuilder) -> Path:
+    """Silence, one request in the profile's language, silence (16 kHz int16)."""
+    if profile == "zero-download-zh":
+        said = mandarin_speech("你好小智，现在几点了", gap_seconds=0.08)
+        request = (np.clip(said, -1, 1) * 32767).astype(np.int16)
+    else:
+        request = read(audio.request("what time is it", tail=0.5))
+    silence = np.zeros(int(IDLE_SECONDS * SAMPLE_RATE), np.int16)
+    after = np.zeros(int(AFTER_SECONDS * SAMPLE_RATE), np.int16)
+    path = audio.folder / f"memory-{profile}.wav"
+    sf.write(str(path), np.concatenate([silence, request, after]), SAMPLE_RATE)
+    return path
+
+
+class _Log:
+    """The daemon's stderr, read on a thread: the lines it waits for, and the last few."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.listening, self.turn = threading.Event(), threading.Event()
+        self.turn_line = ""
+        self.tail: list[bytes] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self.tail[:] = [*self.tail[-20:], line]
+            if b"listening for" in line:
+                self.listening.set()
+            if re.search(rb"turn \d+ outcome=", line):
+                self.turn_line = line.decode(errors="replace").strip()[-300:]
+                self.turn.set()
+
+    def text(self) -> str:
+        return b"".join(self.tail).decode(errors="replace")[-800:]
+
+
+def _sample(pid: int, seconds: float) -> int:
+    samples, until = [], time.monotonic() + seconds
+    while time.monotonic() < until:
+        samples.append(_rss_kb(pid))
+        time.sleep(0.25)
+    return max(samples)
+
+
+def daemon(
+    profile: str,
+    audio: AudioBuilder,
+    repo: Path = REPO,
+    env: dict[str, str] | None = None,
+    overlay: str | None = None,
+) -> dict[str, object]:
+    """The real daemon (of the checkout `repo`) in real time: RSS while it listens, and after
+    one turn. `overlay`: YAML laid over the profile."""
+    wav = request_wav(profile, audio)
     cmd = [
         sys.executable, "-m", "daemon", "run", "--profile", profile, "--log-level", "INFO",
-        "--input", str(silence), "--realtime", "--output", str(folder / "memory-out.wav"),
+        "--input", str(wav), "--realtime", "--output", str(audio.folder / "memory-out.wav"),
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    if overlay is not None:
+        extra = audio.folder / "memory-overlay.yaml"
+        extra.write_text(overlay)
+        cmd += ["--profile", str(extra)]
+    child_env = {**os.environ, "PYTHONPATH": str(repo), **(env or {})}
     proc = subprocess.Popen(
-        cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        cmd, cwd=repo, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    listening, tail = threading.Event(), []
     assert proc.stderr is not None
-    reader = threading.Thread(
-        target=_wait_for_line, args=(proc.stderr, b"listening for", listening, tail), daemon=True
-    )
-    reader.start()
+    log = _Log(proc.stderr)
     started = time.monotonic()
-    samples: list[int] = []
-    libraries: list[str] = []
     try:
-        if not listening.wait(START_TIMEOUT):
-            raise RuntimeError(f"the daemon never listened: {b''.join(tail).decode()[-800:]}")
+        if not log.listening.wait(START_TIMEOUT):
+            raise RuntimeError(f"the daemon never listened: {log.text()}")
         ready_after = time.monotonic() - started
-        until = time.monotonic() + SETTLE_SECONDS
-        while proc.poll() is None and time.monotonic() < until:
-            samples.append(_rss_kb(proc.pid))
-            libraries = _mapped_libraries(proc.pid)
-            time.sleep(0.25)
+        listening = _sample(proc.pid, SETTLE_SECONDS)
+        listening_parts = smaps_breakdown(proc.pid)
+        libraries = _mapped_libraries(proc.pid)
+        after: dict[str, object] = {"after_turn_mb": None}
+        if log.turn.wait(TURN_TIMEOUT) and proc.poll() is None:
+            time.sleep(AFTER_TURN_WAIT)
+            after = {
+                "after_turn_mb": round(_sample(proc.pid, 2.0) / 1024, 1),
+                "after_turn_breakdown_mb": smaps_breakdown(proc.pid),
+                "turn": log.turn_line,
+            }
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    if not samples:
-        raise RuntimeError(f"the daemon stopped: {b''.join(tail).decode()[-800:]}")
     blas = [lib for lib in libraries if "openblas" in lib.lower()]
     return {
-        "listening_mb": round(max(samples) / 1024, 1),
+        "listening_mb": round(listening / 1024, 1),
+        "listening_breakdown_mb": listening_parts,
+        **after,
         "start_seconds": round(ready_after, 1),
         "shared_libraries": len(libraries),
         "openblas_copies": [Path(lib).name for lib in blas],
@@ -186,15 +327,25 @@ def daemon(profile: str, folder: Path, repo: Path = REPO) -> dict[str, object]:
 
 
 def run(audio: AudioBuilder) -> dict[str, object]:
-    """`VOICED_MEMORY_BASELINE=<another checkout>` also measures that one (before/after)."""
-    listening = daemon("zero-download", audio.folder)
     baseline = os.environ.get("VOICED_MEMORY_BASELINE")
-    before = daemon("zero-download", audio.folder, Path(baseline)) if baseline else None
-    return {
-        "target_mb_zero_download": TARGET_MB,
-        "zero-download": listening,
-        "zero-download_baseline": {"checkout": baseline, **before} if before else None,
-        "meets_target": float(listening["listening_mb"]) <= TARGET_MB,  # type: ignore[arg-type]
-        "components": components(),
-        "alone_mb": alone(),
+    results: dict[str, object] = {"target_mb_zero_download": TARGET_MB}
+    for profile in PROFILES:
+        listening = daemon(profile, audio)
+        before = daemon(profile, audio, Path(baseline)) if baseline else None
+        results[profile] = {
+            **listening,
+            "meets_target": float(listening["listening_mb"]) <= TARGET_MB,  # type: ignore[arg-type]
+            "baseline": {"checkout": baseline, **before} if before else None,
+            "components": components(profile, asr_backend(profile)),
+        }
+    # The ASR model loaded at the first request: the idle box without it, and what that first
+    # turn's transcript waits for (asr_ms in the turn line).
+    for profile in PROFILES:
+        results[f"{profile}/asr-load-first-request"] = daemon(profile, audio, overlay=FIRST_REQUEST)
+    # English with pocketsphinx instead (the zero-download profile's ASR until 2026-12-01).
+    results["zero-download/pocketsphinx"] = {
+        **daemon("zero-download", audio, overlay=POCKETSPHINX),
+        "components": components("zero-download", "pocketsphinx"),
     }
+    results["alone_mb"] = alone()
+    return results
