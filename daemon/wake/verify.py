@@ -14,6 +14,7 @@ Not wired into the turn machine yet: the product can call `wake_window` then `sa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -51,13 +52,12 @@ def syllables(text: str) -> list[str]:
     return out
 
 
-def _matches(heard: str, wanted: str) -> bool:
-    return heard == wanted or heard in NEAR_SYLLABLES.get(wanted, ())
-
-
-def says_wake_phrase(text: str, phrase_pinyin: str) -> bool:
-    """True if `text` (an ASR transcript) holds the phrase's syllables in a row, e.g. "xiao zhi";
-    the phrase may also be written as one Latin word ("xiaozhi")."""
+def says_wake_phrase(
+    text: str, phrase_pinyin: str, near: Mapping[str, tuple[str, ...]] = NEAR_SYLLABLES
+) -> bool:
+    """True if `text` (an ASR transcript) holds the phrase's syllables in a row, e.g. "xiao zhi",
+    each one as written or as one of its `near` forms; the phrase may also be written as one
+    Latin word ("xiaozhi")."""
     wanted = phrase_pinyin.lower().split()
     if not wanted:
         raise ValueError("phrase_pinyin is empty")
@@ -66,6 +66,6 @@ def says_wake_phrase(text: str, phrase_pinyin: str) -> bool:
         return True
     n = len(wanted)
     return any(
-        all(_matches(h, w) for h, w in zip(heard[i : i + n], wanted, strict=True))
+        all(h == w or h in near.get(w, ()) for h, w in zip(heard[i : i + n], wanted, strict=True))
         for i in range(len(heard) - n + 1)
     )

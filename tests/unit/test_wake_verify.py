@@ -89,3 +89,18 @@ def test_window_is_clipped_to_the_recording() -> None:
 def test_any_text_gives_an_answer_and_never_raises(text: str) -> None:
     answer = says_wake_phrase(text, PHRASE)
     assert answer == says_wake_phrase(text + "。", PHRASE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("你好小子", True), ("你好小吃", True), ("你好小哲", False), ("你好曉子", True)],
+)
+def test_near_forms_given_by_the_caller(text: str, expected: bool) -> None:
+    assert says_wake_phrase(text, PHRASE, {"zhi": ("zi", "chi")}) is expected
+    assert says_wake_phrase(text, PHRASE, {}) is False
+
+
+def test_the_whole_phrase_needs_every_syllable() -> None:
+    assert says_wake_phrase("你好，小智。", "ni hao xiao zhi")
+    assert not says_wake_phrase("小智", "ni hao xiao zhi")
+    assert not says_wake_phrase("你好吗小智", "ni hao xiao zhi")
