@@ -179,7 +179,9 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     wake = d.wake.model_copy(update={"model": settings.persona.wake_word or d.wake.model})
     check_persona_language(d.asr, settings.persona, settings.persona_path)
     aec = d.audio.echo_cancellation
-    echo = EchoCanceller(aec.delay_ms, aec.noise_suppression) if aec.enabled else None
+    echo = (
+        EchoCanceller(aec.delay_ms, aec.noise_suppression, aec.linear_wake) if aec.enabled else None
+    )
     guard = make_guard(d.conversation, wake, models, echo is not None)
     detector = make_wake_detector(wake, models)
     language = lambda: settings.persona.language  # noqa: E731 (the persona in force at start)

@@ -19,9 +19,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from daemon.audio.base import AudioSink
-from daemon.audio.frames import AudioChunk
+from daemon.audio.frames import FRAME_SAMPLES, SAMPLE_RATE, AudioChunk
 
 SLICE_SECONDS = 0.04  # playback granularity: a barge-in stops the reply within one slice
+# A device's buffer holds what plays next; the clock moves in whole frames, so a slice handed
+# over only once the clock has reached it would come up to a frame late, and a speaker (the test
+# room) would play a gap the timeline reported to the echo canceller does not have.
+BUFFER_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 
 
 class AudioClock:
@@ -88,7 +92,8 @@ def slices(chunk: AudioChunk, seconds: float = SLICE_SECONDS) -> list[AudioChunk
 
 
 class ClockedSink:
-    """Hands each slice of audio to `inner` when the clock reaches the moment it would be heard."""
+    """Hands each slice of audio to `inner` a frame before the moment it will be heard (as a
+    device's buffer holds it), so what follows a slice without a pause plays without one."""
 
     def __init__(self, inner: AudioSink, clock: AudioClock) -> None:
         self.inner = inner
@@ -98,7 +103,7 @@ class ClockedSink:
     async def play(self, chunk: AudioChunk) -> None:
         start = max(self.cursor, self.clock.now)
         for piece in slices(chunk):
-            await self.clock.wait_until(start)
+            await self.clock.wait_until(start - BUFFER_SECONDS)
             await self.inner.play(piece)
             start += piece.duration
             self.cursor = start

@@ -6,14 +6,21 @@ plays as the reference (process_reverse_stream) and removes its echo from the mi
 microphone, so each microphone frame is cleaned with what was being played at that moment; the
 module estimates the remaining acoustic delay itself. With AEC on, the person can talk over the
 box: the wake word (and, if enabled, plain speech) interrupts it, and its own voice cannot wake it.
+
+With `linear_wake`, the wake word hears a second, linear-only cancellation of the same frame
+(aec_linear.py): AEC3's echo suppressor mutes a person talking over a loud reply, which the
+recording can afford and the wake word cannot; but the residue of a filter still adapting can
+itself sound like a wake word, hence an option.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
+from daemon.audio.aec_linear import LinearEchoCanceller
 from daemon.audio.frames import SAMPLE_RATE, AudioChunk, AudioFrame, float_to_int16, resample
 from daemon.audio.noise import webrtc_processing
 
@@ -48,20 +55,39 @@ class PlaybackTimeline:
         return out
 
 
+class Cleaned(NamedTuple):
+    """One microphone frame without the box's voice: `frame` through AEC3 (echo suppressed:
+    for the VAD and the ASR), `for_wake` through the linear canceller only (a person talking
+    over the box is kept: for the wake word)."""
+
+    frame: AudioFrame
+    for_wake: AudioFrame
+
+
 class EchoCanceller:
     """Cleans 80 ms microphone frames; runs on the listener thread only."""
 
-    def __init__(self, delay_ms: int = 100, noise_suppression: bool = False) -> None:
+    def __init__(
+        self, delay_ms: int = 100, noise_suppression: bool = False, linear_wake: bool = False
+    ) -> None:
         # the WebRTC audio processing module, prebuilt in livekit's wheel
         self._rtc, self._apm = webrtc_processing(True, noise_suppression)
         self._apm.set_stream_delay_ms(delay_ms)
+        self._linear = LinearEchoCanceller() if linear_wake else None
         self.timeline = PlaybackTimeline()
 
     def played(self, chunk: AudioChunk, start: float) -> None:
         self.timeline.add(chunk, start)
 
-    def process(self, frame: AudioFrame) -> AudioFrame:
+    def process(self, frame: AudioFrame) -> Cleaned:
         reference = self.timeline.take(frame.start, len(frame.samples))
+        cleaned = self._suppressed(reference, frame)
+        if self._linear is None:
+            return Cleaned(cleaned, cleaned)
+        for_wake = AudioFrame(self._linear.process(reference, frame.samples), frame.start)
+        return Cleaned(cleaned, for_wake)
+
+    def _suppressed(self, reference: np.ndarray, frame: AudioFrame) -> AudioFrame:
         cleaned = np.empty_like(frame.samples)
         for i in range(0, len(frame.samples) - APM_SAMPLES + 1, APM_SAMPLES):
             far = self._frame(reference[i : i + APM_SAMPLES])

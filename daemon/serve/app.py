@@ -3,9 +3,12 @@
 Endpoints: POST /v1/audio/transcriptions (multipart, FunASR or whatever asr.backend names),
 POST /v1/audio/speech (JSON, streamed pcm or wav from tts.backend), GET /v1/models, GET /health.
 
-- The models are loaded once (`load_engines`) before the app is built; each is used by one
-  request at a time (neither FunASR nor ChatTTS is thread-safe), under its own lock, on a worker
-  thread, so the event loop only ever parses, checks and streams.
+- The models are loaded once (`load_engines`) before the app is built; each runs on its own named
+  Worker (daemon/worker.py: serve-asr, serve-tts), one request at a time (neither FunASR nor
+  ChatTTS is thread-safe), so the event loop only ever parses, checks and streams. A request
+  waits in its model's queue; one whose client left before its turn is skipped. A speech stream
+  hands its chunks to the loop without waiting for the client, so a slow reader never holds the
+  model.
 - At most serve.capacity requests are admitted at once (running or waiting for a model); beyond
   that the answer is 503 with Retry-After at once, so a burst is never queued without bound.
 - Every refusal is a 4xx JSON error in OpenAI's shape ({"error": {"message", "type", "code"}}).
@@ -27,12 +30,11 @@ import struct
 import threading
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import anyio
 import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,10 +48,12 @@ from daemon.config import ChatttsVoice, Persona, ServeSettings, Settings
 from daemon.errors import ErrorCode, StageError
 from daemon.serve.audio import BadAudio, decode_audio
 from daemon.tts.base import Synthesizer
+from daemon.worker import Worker, WorkerBusy
 
-__all__ = ["Engines", "create_app", "load_engines"]
+__all__ = ["Engines", "close_app", "create_app", "load_engines"]
 
 log = logging.getLogger("daemon.serve")
+T = TypeVar("T")
 _SEED_VOICE = re.compile(r"^seed-(\d{1,9})$")
 MIN_SPEAKER_CHARS = 64  # ChatTTS speaker strings are long; OpenAI voice names are not
 SPEECH_FORMATS = ("pcm", "wav")
@@ -58,7 +62,8 @@ STOP_WAIT_SECONDS = 10.0  # for an abandoned sentence's worker to stop, before t
 
 @dataclass
 class Engines:
-    """The loaded models, each with the lock that keeps it to one request at a time."""
+    """The loaded models. Each is used on its own worker only (ServeWorkers); the lock is held
+    around each use as well, so in-process callers (benchmarks, tests) can share the models."""
 
     transcriber: Transcriber
     synthesizer: Synthesizer
@@ -79,6 +84,10 @@ def load_engines(settings: Settings) -> Engines:
     return Engines(transcriber, synthesizer, settings.persona)
 
 
+class ClientGone(Exception):
+    """The client closed the connection while its request waited for a model."""
+
+
 class ApiError(Exception):
     """A refusal that becomes a JSON error response."""
 
@@ -93,6 +102,25 @@ class ApiError(Exception):
         kind = "invalid_request_error" if self.status < 500 else "server_error"
         body = {"error": {"message": scrub(self.message), "type": kind, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+@dataclass
+class ServeWorkers:
+    """One thread per model kind, as the daemon's StageWorkers. Their queues hold every admitted
+    request (serve.capacity) and as many abandoned ones that have not been skipped yet."""
+
+    asr: Worker
+    tts: Worker
+
+    @classmethod
+    def create(cls, capacity: int) -> ServeWorkers:
+        return cls(
+            Worker("serve-asr", max_queue=2 * capacity), Worker("serve-tts", max_queue=2 * capacity)
+        )
+
+    def close(self, timeout: float = 0.0) -> None:
+        for worker in (self.asr, self.tts):
+            worker.close(timeout)
 
 
 class Admission:
@@ -143,6 +171,7 @@ class Service:
         self.limits = serve
         self.keys = serve.api_keys()
         self.admission = Admission(serve.capacity)
+        self.workers = ServeWorkers.create(serve.capacity)
         self.seeds = SeedVoices(serve.max_seed_voices, seed_folder)
         if not self.keys:
             log.warning("no API keys configured (serve.api_keys_env/_file): the server is open")
@@ -162,8 +191,11 @@ class Service:
 
     def admit(self) -> None:
         if not self.admission.enter():
-            retry = str(self.limits.retry_after_seconds)
-            raise ApiError(503, "busy", "the server is busy; retry later", {"Retry-After": retry})
+            raise self.busy()
+
+    def busy(self) -> ApiError:
+        retry = str(self.limits.retry_after_seconds)
+        return ApiError(503, "busy", "the server is busy; retry later", {"Retry-After": retry})
 
     async def body(self, request: Request) -> bytes:
         """The request body, refused with 413 as soon as it is over the limit and with 408 if it
@@ -215,6 +247,9 @@ class Service:
         except ApiError as err:
             status = err.status
             return err.response()
+        except ClientGone:
+            status = 499  # as nginx logs it: the client closed the request; nobody to answer
+            return Response(status_code=499)
         except StageError as err:
             log.warning("%s %s: %s", request.method, request.url.path, err)
             status = 500
@@ -270,7 +305,12 @@ class Service:
         except BadAudio as err:
             raise ApiError(400, err.code, str(err)) from None
         timing.detail = f"audio={len(samples) / 16000:.2f}s"
-        transcript = await anyio.to_thread.run_sync(self._run_asr, samples, timing)
+        try:
+            queued = time.monotonic()
+            call = self.workers.asr.run(self._run_asr, samples, timing, queued)
+            transcript = await until_gone(request, call)
+        except WorkerBusy:  # abandoned requests still fill the queue
+            raise self.busy() from None
         timing.detail += f" chars={len(transcript.text)}"
         if str(form.get("response_format") or "json") == "text":
             return PlainTextResponse(transcript.text), False
@@ -279,8 +319,7 @@ class Service:
             answer["language"] = transcript.language
         return JSONResponse(answer), False
 
-    def _run_asr(self, samples: np.ndarray, timing: Timing) -> Transcript:
-        queued = time.monotonic()
+    def _run_asr(self, samples: np.ndarray, timing: Timing, queued: float) -> Transcript:
         with self.engines.asr_lock:
             started = time.monotonic()
             timing.wait = started - queued
@@ -298,7 +337,11 @@ class Service:
         timing.detail = f"chars={len(text)}"
         producer = _Producer(self.engines, text, persona, timing, asyncio.get_running_loop())
         try:
-            first = await producer.first()
+            producer.start(self.workers.tts)
+        except WorkerBusy:
+            raise self.busy() from None
+        try:
+            first = await until_gone(request, producer.first())
         except BaseException:  # an error, or the client left while waiting for the voice
             producer.stop()
             raise
@@ -353,6 +396,27 @@ class Service:
             producer.stop()
             self.admission.leave()
             log.info("%s", timing.line(request, status))
+
+
+async def until_gone(request: Request, waiting: Awaitable[T]) -> T:
+    """`waiting`'s result, unless the client leaves first: then it is cancelled (a model call
+    still in its worker's queue is skipped) and ClientGone is raised."""
+    work = asyncio.ensure_future(waiting)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    raise ClientGone
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (its body is read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 _ADDRESS = re.compile(r"\s*at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
@@ -459,8 +523,9 @@ _DONE = object()
 
 
 class _Producer:
-    """Runs one sentence of TTS on its own thread under the model's lock, handing chunks to the
-    event loop; stop() makes it quit at the next chunk (client gone, or stream finished)."""
+    """Runs one sentence of TTS on the TTS worker, handing chunks to the event loop as they come
+    (never waiting for the client); stop() makes it quit at the next chunk (client gone, or
+    stream finished), or skip its turn if it has not started."""
 
     def __init__(
         self,
@@ -474,11 +539,14 @@ class _Producer:
         self.loop = loop
         self.items: asyncio.Queue[object] = asyncio.Queue()
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="serve-tts", daemon=True)
-        self.thread.start()
 
-    def _run(self) -> None:
-        queued = time.monotonic()
+    def start(self, worker: Worker) -> None:
+        """Queue the sentence on `worker` (WorkerBusy if its queue is full)."""
+        worker.submit(self._run, time.monotonic(), block=False)
+
+    def _run(self, queued: float) -> None:
+        if self.stopped.is_set():  # the client left while it waited for the model
+            return
         with self.engines.tts_lock:
             started = time.monotonic()
             self.timing.wait = started - queued
@@ -561,3 +629,10 @@ def create_app(settings: Settings, engines: Engines) -> Starlette:
     app.state.service = service
     app.state.serve_settings = serve
     return app
+
+
+def close_app(app: Starlette, timeout: float = 0.0) -> None:
+    """Once the server has stopped: the model workers end (a running call may finish first)."""
+    service = getattr(app.state, "service", None)
+    if isinstance(service, Service):
+        service.workers.close(timeout)

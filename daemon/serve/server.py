@@ -31,12 +31,14 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from daemon.config import ServeSettings
+from daemon.serve.app import close_app
 
 __all__ = ["BackgroundServer", "RateLimitedLog", "connection_cap", "run_server", "server_config"]
 
 log = logging.getLogger("daemon.serve")
 FD_RESERVE = 64  # descriptors kept for model files, logs, the listening socket, pipes
 LOG_EVERY_SECONDS = 10.0
+STOP_SECONDS = 10.0  # for the server thread, and for a model call still running, at exit
 
 
 class RateLimitedLog:
@@ -175,7 +177,10 @@ async def serve_guarded(server: uvicorn.Server, sockets: list[socket.socket] | N
 def run_server(app: Starlette, serve: ServeSettings, host: str, port: int) -> None:
     """Serve `app` until SIGTERM/SIGINT (uvicorn's own handling), in this thread."""
     server = uvicorn.Server(server_config(app, serve, host=host, port=port))
-    asyncio.run(serve_guarded(server))
+    try:
+        asyncio.run(serve_guarded(server))
+    finally:
+        close_app(app, timeout=STOP_SECONDS)
 
 
 class BackgroundServer:
@@ -194,6 +199,7 @@ class BackgroundServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         settings = serve or getattr(app.state, "serve_settings", None) or ServeSettings()
+        self.app = app
         self.server = uvicorn.Server(server_config(app, settings, lifespan="off"))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.start_seconds = start_seconds
@@ -217,5 +223,6 @@ class BackgroundServer:
         tb: TracebackType | None,
     ) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=STOP_SECONDS)
         self.sock.close()
+        close_app(self.app, timeout=STOP_SECONDS)

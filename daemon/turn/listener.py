@@ -27,7 +27,7 @@ from daemon.turn.recording import Recording as Listening
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import HYSTERESIS, Decision
 from daemon.vad.judge import TurnJudge
-from daemon.wake.base import WakeDetector, WakeHit
+from daemon.wake.base import LatestScore, WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 
@@ -107,17 +107,25 @@ class Listener:
         self.settings = settings
         self._preroll = PreRoll(PREROLL_KEEP_SECONDS)
         self._last_wake = float("-inf")
+        # The wake word's score of the last frame heard (None: not scored, e.g. a quiet room);
+        # read by the turn machine once hear() has returned, for the console's meter.
+        self.wake_score: float | None = None
 
     # --- the one call per frame -----------------------------------------------------------------
 
     def hear(self, frame: AudioFrame, phase: Phase) -> Event | None:
+        for_wake = frame
+        self.wake_score = None
         if self._echo is not None:
-            frame = self._echo.process(frame)
+            frame, for_wake = self._echo.process(frame)
         if self._denoise is not None:
-            frame = AudioFrame(self._denoise.process(frame.samples), frame.start)
+            denoised = AudioFrame(self._denoise.process(frame.samples), frame.start)
+            if for_wake is frame:  # (not the linear wake path: that one is the wake's alone)
+                for_wake = denoised
+            frame = denoised
         if self._wake_listening(phase):
             self._preroll.append(frame)
-            hit = self._detect(frame)
+            hit = self._detect(for_wake)
             if hit is not None and self._wake_allowed(hit, frame):
                 return self._woke(hit, frame)
         return self._listen(frame, phase)
@@ -162,13 +170,15 @@ class Listener:
         """Score the frame, unless the room is quiet (then the model is not even run)."""
         try:
             gate = self._gate
-            if gate is None:
-                return self._wake.process(frame.samples)
-            if gate.quiet(frame.samples) or gate.hold(frame.samples):
+            if gate is not None and (gate.quiet(frame.samples) or gate.hold(frame.samples)):
                 return None
-            return gate.process(frame.samples)
+            hit = (gate or self._wake).process(frame.samples)
         except Exception as exc:
             raise StageError(ErrorCode.WAKE_FAILED, f"{type(exc).__name__}: {exc}") from exc
+        scorer = self._wake if gate is None else gate.detector
+        if isinstance(scorer, LatestScore):
+            self.wake_score = scorer.latest
+        return hit
 
     def _wake_allowed(self, hit: WakeHit, frame: AudioFrame) -> bool:
         if frame.end - self._last_wake < self.settings.refractory_seconds:

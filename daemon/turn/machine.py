@@ -130,7 +130,7 @@ class StageWorkers:
             worker.close()
 
 
-FrameTap = Callable[[np.ndarray], None]
+FrameTap = Callable[[np.ndarray, float | None], None]  # samples, wake score (None: not scored)
 
 
 class RemotePipeline(Protocol):
@@ -315,7 +315,7 @@ class Assistant:
         if event is not None:
             await self._on_event(event, phase)
         if self._on_frame is not None:
-            self._on_frame(frame.samples)
+            self._on_frame(frame.samples, self.listener.wake_score)
         if self._ringer is not None:
             await self._tend_bell()
         if self.remote is not None:

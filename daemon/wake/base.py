@@ -30,6 +30,13 @@ class WakeDetector(Protocol):
 
 
 @runtime_checkable
+class LatestScore(Protocol):
+    """A detector that tells the best score of its last process() call (for a live meter)."""
+
+    latest: float
+
+
+@runtime_checkable
 class PeakScore(Protocol):
     """A detector that remembers its best score (so a file with no wake word can say how close
     it came)."""

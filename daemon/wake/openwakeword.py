@@ -134,6 +134,7 @@ class OpenWakeWord:
         self.threshold = settings.threshold
         self._confirm = {c.name: Sustained(settings.confirm_frames) for c in self._classifiers}
         self.peak = WakeHit("-", 0.0)  # the best score heard so far (for a hint in logs)
+        self.latest = 0.0  # the best score of the last process() call (the console's meter)
         self._scored = 0
         if not checked:
             self._check_scores()
@@ -158,6 +159,7 @@ class OpenWakeWord:
 
     def process(self, samples: np.ndarray) -> WakeHit | None:
         best = self.scores(samples)
+        self.latest = max(best.values(), default=0.0)
         if not best:
             return None
         model, score = max(best.items(), key=lambda item: item[1])

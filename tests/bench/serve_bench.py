@@ -26,6 +26,7 @@ import numpy as np
 import requests
 
 from daemon.asr.remote import wav_bytes
+from daemon.config import Settings
 from daemon.serve.app import Engines, create_app, load_engines
 from daemon.serve.server import BackgroundServer
 from tests.bench.funasr_bench import utterance
@@ -109,6 +110,14 @@ def _local_calls(engines: Engines, samples: np.ndarray) -> dict[str, Callable[[]
     return {"transcription": transcribe, "speech": speak}
 
 
+def with_capacity(settings: Settings, capacity: int) -> Settings:
+    """The test server's settings with room for every bench client at once."""
+    assert settings.daemon.serve is not None
+    serve = settings.daemon.serve.model_copy(update={"capacity": capacity})
+    daemon = settings.daemon.model_copy(update={"serve": serve})
+    return settings.model_copy(update={"daemon": daemon})
+
+
 def run(audio: AudioBuilder) -> dict[str, object]:
     import torch
 
@@ -121,7 +130,7 @@ def run(audio: AudioBuilder) -> dict[str, object]:
     }
     with tempfile.TemporaryDirectory(prefix="voiced-serve-bench-") as tmp:
         models = tiny_models(Path(tmp))
-        settings = server_settings(Path(tmp) / "config", models, "capacity: 64")
+        settings = with_capacity(server_settings(Path(tmp) / "config", models), 64)
         engines = load_engines(settings)
         local = _local_calls(engines, samples)
         with BackgroundServer(create_app(settings, engines)) as server:

@@ -122,11 +122,14 @@ def test_page_loads_and_follows_a_turn_driven_from_a_file(
         "window.seen = [];"
         "new MutationObserver(() => window.seen.push(document.getElementById('state')"
         ".dataset.state)).observe(document.getElementById('state'), {attributes: true});"
+        "window.wakePeak = 0; setInterval(() => { window.wakePeak = Math.max(window.wakePeak,"
+        " document.getElementById('wake').value); }, 20);"
     )
     console.drive(audio.request("what time is it", voice=PLAIN_VOICE)).result(60)
     wait_for(browser, lambda b: "It's" in text_of(b, "conversation"))
     seen = browser.execute_script("return window.seen")
     assert "recording" in seen and "speaking" in seen, seen
+    assert browser.execute_script("return window.wakePeak") >= 0.5  # the live wake score met
     assert seen.index("recording") < seen.index("speaking")
     assert "p50" in text_of(browser, "latency")
     shot(browser, "2-after-a-turn")

@@ -17,12 +17,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from daemon.config import Deadlines, EndpointSettings, LlmTimeouts
 from daemon.doctor import Check
+from daemon.llm.responder import Responder
+from daemon.turn.machine import Assistant, Stages, TurnSettings
+from daemon.wake.base import WakeHit
 from daemon.web.app import MAX_CHAT_BYTES, create_console
 from daemon.web.backend import ConsoleTurn
 from daemon.web.hub import ConsoleTap, EventHub, level_dbfs
 from daemon.web.persona import PersonaStore
 from daemon.web.security import COOKIE, Guard, is_loopback, load_token
+from tests.fixtures.fakes import (
+    PERSONA as TESTY,
+)
+from tests.fixtures.fakes import (
+    EnergyVad,
+    MarkerWake,
+    RecordingSink,
+    ScriptedAsr,
+    ScriptedChat,
+    ScriptedTts,
+    Timeline,
+)
+
+TIMEOUTS = LlmTimeouts(connect_seconds=1, first_token_seconds=1, total_seconds=3)
 
 TOKEN = "console-token-for-tests"
 KEY = "sk-never-rendered-5555"
@@ -312,3 +330,49 @@ def test_level_is_bounded(values: list[int]) -> None:
     level = level_dbfs(np.array(values, dtype=np.int16))
     assert -100.0 <= level <= 0.0 + 1e-9
     json.dumps(level)
+
+
+class ScoringWake(MarkerWake):
+    """The marker wake word, telling the score of each frame as openWakeWord does."""
+
+    latest = 0.0
+
+    def process(self, samples: np.ndarray) -> WakeHit | None:
+        hit = super().process(samples)
+        self.latest = 0.97 if hit else 0.01
+        return hit
+
+
+def test_the_turn_machine_sends_each_frames_wake_score_to_the_tap_throttled() -> None:
+    """The listener's score of every frame reaches the console, at most ten events a second
+    of audio, each with the peak score since the last one (so the wake frame is never lost)."""
+    frames = Timeline().silence(1).wake().silence(0.24).frames()
+    events: list[dict[str, Any]] = []
+
+    async def go() -> None:
+        hub = EventHub()
+        stages = Stages(
+            ScoringWake(), EnergyVad(), ScriptedAsr(), Responder(ScriptedChat(), TIMEOUTS, TESTY),
+            ScriptedTts(), RecordingSink(),
+        )  # fmt: skip
+        settings = TurnSettings(
+            endpoint=EndpointSettings(), deadlines=Deadlines(asr=1, tts_chunk=1)
+        )
+        assistant: Assistant | None = None
+        tap = ConsoleTap(hub, clock=lambda: assistant.clock.now if assistant else 0.0)
+        assistant = Assistant(stages, settings, lambda: TESTY, on_frame=tap.frame)
+        with hub.subscribe() as queue:
+            try:
+                for frame in frames:
+                    assistant.clock.advance_to(frame.end)
+                    await assistant.on_frame(frame)
+            finally:
+                await assistant.close()
+            events.extend(queue.get_nowait().data for _ in range(queue.qsize()))
+
+    asyncio.run(go())
+    scores = [event["wake"] for event in events]
+    assert len(frames) // 2 <= len(scores) <= len(frames) // 2 + 1  # 80 ms frames, 0.1 s apart
+    woke = scores.index(0.97)
+    assert set(scores[:woke]) == {0.01}  # every frame scored while listening for the wake word
+    assert set(scores[woke + 1 :]) == {0.0}  # recording: the wake word is not scored
