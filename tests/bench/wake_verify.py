@@ -26,7 +26,7 @@ from daemon.wake.classifier import WakeClassifier, sustained
 from daemon.wake.openwakeword import OpenWakeWord, resolve_model, shared_features
 from daemon.wake.train.dataset import ClipMaker, Embedded
 from daemon.wake.train.evaluate import DETECT_AFTER, clip_scores, firings
-from daemon.wake.verify import says_wake_phrase, syllables, wake_window
+from daemon.wake.verify import NEAR_SYLLABLES, says_wake_phrase, syllables, wake_window
 from tests.bench.wake_bench import CONFIRM, SEED, THRESHOLD, _stream, held_out_talk
 from tests.fixtures.audio import AudioBuilder
 
@@ -36,9 +36,9 @@ PROMPTS = {
     "prompt_phrase": "你好小智",
     "prompt_zh_default": "以下是普通话的句子。",  # daemon/asr/whisper.py PROMPTS["zh"]
 }
-# Near forms tried: what Whisper base wrote for 智 on the held-out positives without a prompt
+# Near forms: what Whisper base wrote for 智 on the held-out positives without a prompt
 # (espeak-ng and gcin speaker 3 only; 小子 and 小吃 were the commonest after 小智).
-NEAR = {"zhi": ("zi", "chi")}
+NEAR = NEAR_SYLLABLES
 RULES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "xiao zhi": ("xiao zhi", {}),
     "xiao zhi+near": ("xiao zhi", NEAR),
