@@ -27,6 +27,7 @@ from tests.bench import (
     serve_bench,
     tts_bench,
     wake_bench,
+    wake_verify,
     wyoming_bench,
 )
 from tests.bench.machine import describe
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "barge-in": barge_in.run,
     "serve": serve_bench.run,
     "wake": wake_bench.run,
+    "wake-verify": wake_verify.run,
     "asr": asr_bench.run,
     "asr-tuning": asr_tuning.run,
     "web-console": console_bench.run,
