@@ -1,0 +1,155 @@
+"""Put the persona's name and hotwords back into a transcript by their sound.
+
+Whisper hears 小智 well enough but writes it as it likes: 小知, 晓志, 小子, 小吃. A prompt that
+names 小智 fixes the spelling, but on Mandarin it costs accuracy on everything else and makes
+Whisper echo the name on room hiss (scripts/bench asr-tuning, README). So the transcript is
+decoded without the name and repaired afterwards: a span whose toneless pinyin is the hotword's
+is rewritten to the hotword's own characters.
+
+The rule, on spans of Han characters (whitespace inside a span is ignored: Whisper writes a
+pause inside a name as "小 字"). Each syllable heard must be the hotword's own toneless pinyin
+or a near form of it (NEAR_SYLLABLES: zhi heard as zi or chi). Then:
+- strong, every tone as the hotword's (小志, 晓志, 曉智, and 小字: Whisper keeps the tone and
+  misses the retroflex): rewritten when the span is bounded on at least one side (start or end
+  of the text, punctuation, a space, or a greeting such as 你好/谢谢).
+- weak, some tone differs (小知, 小子, 小吃, 小资, 小指): these are mostly real words, so only a
+  span that stands alone as an address, bounded on both sides ("小子，几点了", "你好小子"), is
+  rewritten; "这个小子很调皮", "我想吃小吃" and "我的小指疼" are left alone.
+- a span inside a longer word that pypinyin's phrase dictionary knows (晓之以理) is left alone.
+Latin hotwords ("Jarvis") match whole words in any case and get the hotword's spelling.
+Spans already spelled as the hotword are left alone, so restoring twice changes nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from daemon.wake.verify import NEAR_SYLLABLES, syllables
+
+_UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z]+")
+# Words that may stand next to a name said as an address.
+_BEFORE = ("你好", "您好", "谢谢你", "谢谢", "嗨", "嘿", "哈喽", "喂", "晚安", "早安", "再见", "好的")
+_LONGEST_WORD = 4  # extra characters around a span looked at for a longer word
+_AFTER = ("你好", "您好", "你", "您", "晚安", "早安", "再见", "谢谢")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One Han character or one Latin word of a text, and how it sounds."""
+
+    start: int
+    end: int
+    key: str  # toneless pinyin of a character, lower case of a word
+    han: bool
+    tone: str = ""  # a character's tone digit (5: neutral)
+
+
+@lru_cache(maxsize=8192)
+def _sound(character: str) -> tuple[str, str]:
+    """(toneless pinyin, tone digit) of one Han character; ("", "") if pypinyin cannot read it."""
+    from pypinyin import Style, lazy_pinyin
+
+    said = syllables(character)
+    [toned] = lazy_pinyin(character, style=Style.TONE3, neutral_tone_with_five=True)
+    return (said[0], toned[-1]) if said and toned[-1:].isdigit() else ("", "")
+
+
+def units(text: str) -> list[Unit]:
+    out = []
+    for match in _UNIT.finditer(text):
+        piece = match.group()
+        if piece.isascii():
+            out.append(Unit(match.start(), match.end(), piece.lower(), han=False))
+        else:
+            key, tone = _sound(piece)
+            out.append(Unit(match.start(), match.end(), key, han=True, tone=tone))
+    return out
+
+
+def _joined(text: str, left: Unit, right: Unit) -> bool:
+    """Nothing but whitespace between two units of one span."""
+    return text[left.end : right.start].strip() == ""
+
+
+def _bounded_before(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return (
+        not before or before != text[:start] or not before[-1].isalnum() or before.endswith(_BEFORE)
+    )
+
+
+def _bounded_after(text: str, end: int) -> bool:
+    after = text[end:].lstrip()
+    return not after or after != text[end:] or not after[0].isalnum() or after.startswith(_AFTER)
+
+
+def _match(
+    found: Sequence[Unit], wanted: Sequence[Unit], near: Mapping[str, tuple[str, ...]]
+) -> str | None:
+    """"strong", "weak" or None: how the heard units sound against the hotword's."""
+    how = "strong"
+    for heard, want in zip(found, wanted, strict=True):
+        if heard.han != want.han or not heard.key:
+            return None
+        if heard.key != want.key and (not heard.han or heard.key not in near.get(want.key, ())):
+            return None
+        if heard.tone != want.tone:
+            how = "weak"
+    return how
+
+
+def _inside_a_longer_word(text: str, start: int, end: int) -> bool:
+    """The span is part of a longer word pypinyin knows (晓之以理): a word, not the name."""
+    from pypinyin.phrases_dict import phrases_dict
+
+    for length in range(end - start + 1, end - start + 1 + _LONGEST_WORD):
+        for first in range(max(0, end - length), min(start, len(text) - length) + 1):
+            if text[first : first + length] in phrases_dict:
+                return True
+    return False
+
+
+def _allowed(text: str, start: int, end: int, how: str, han: bool) -> bool:
+    if not han:
+        return True
+    if _inside_a_longer_word(text, start, end):
+        return False
+    before, after = _bounded_before(text, start), _bounded_after(text, end)
+    return (before and after) if how == "weak" else (before or after)
+
+
+def _restore_one(text: str, hotword: str, near: Mapping[str, tuple[str, ...]]) -> str:
+    wanted = units(hotword)
+    if not wanted:
+        return text
+    n = len(wanted)
+    index = 0
+    while True:
+        found = units(text)
+        if index + n > len(found):
+            return text
+        span = found[index : index + n]
+        start, end = span[0].start, span[-1].end
+        contiguous = all(_joined(text, a, b) for a, b in zip(span, span[1:], strict=False))
+        how = _match(span, wanted, near) if contiguous else None
+        has_han = any(u.han for u in span)
+        if how and text[start:end] != hotword and _allowed(text, start, end, how, has_han):
+            text = text[:start] + hotword + text[end:]
+            index += n  # the hotword's own units: never looked at again
+        else:
+            index += 1
+
+
+def restore_hotwords(
+    text: str, hotwords: Iterable[str], near: Mapping[str, tuple[str, ...]] = NEAR_SYLLABLES
+) -> str:
+    """`text` with every span that sounds like a hotword written as the hotword (rules above).
+
+    Longer hotwords go first, so a name is not broken by a shorter hotword inside it.
+    """
+    for hotword in sorted({h.strip() for h in hotwords if h.strip()}, key=len, reverse=True):
+        text = _restore_one(text, hotword, near)
+    return text
