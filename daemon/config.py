@@ -281,12 +281,20 @@ class WhisperSettings(Section):
     )
     hotwords: list[str] = Field(
         default_factory=list,
-        description="Words to favour (in the prompt); the persona's name and hotwords are added.",
+        description="Words to write as given when heard (restored by their sound, see "
+        "name_prompt); the persona's name and hotwords are added.",
     )
     condition_on_previous_text: bool = Field(
         True,
         description="Give each stretch what the earlier stretches of the request decoded as "
         "its prompt (after the persona's name and hotwords).",
+    )
+    name_prompt: bool = Field(
+        False,
+        description="Also put the persona's name and hotwords in Whisper's prompt. Off: they are "
+        "restored in the text by their pinyin after decoding, which measured better on Mandarin "
+        "(scripts/bench asr-tuning); the prompt made Whisper write the name into words that "
+        "merely sound like it.",
     )
     temperatures: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=lambda: [0.0],

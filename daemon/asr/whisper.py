@@ -9,8 +9,10 @@ Decoding calls the model directly (encode, then generate) rather than faster-whi
 transcribe(): transcribe always pads the audio to a 30 s window, and the encoder's cost follows
 the window, so `window_seconds` below 30 trades some accuracy for speed (scripts/bench asr).
 The language comes from the persona (Whisper guesses short Mandarin clips as other languages),
-the persona's name and hotwords go into the prompt, and Chinese comes out in simplified
-characters (OpenCC t2s: Whisper often writes traditional ones).
+and Chinese comes out in simplified characters (OpenCC t2s: Whisper often writes traditional
+ones). The persona's name and hotwords are restored in the text by their pinyin after decoding
+(daemon/asr/hotwords.py) rather than put in the prompt, which cost Mandarin accuracy and made
+Whisper write the name into words that merely sound like it (asr.whisper.name_prompt, README).
 
 Fast final text: while the person speaks, each stretch of speech that ends in a pause is decoded
 as soon as the pause is heard, with what came before as the prompt; at the endpoint only what
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
+from daemon.asr.hotwords import restore_hotwords
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
@@ -100,6 +103,11 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
 # --- text --------------------------------------------------------------------------------------
 
 
+def names_of(names: list[str]) -> list[str]:
+    """The persona's name and hotwords, each once, in order."""
+    return list(dict.fromkeys(w.strip() for w in names if w.strip()))
+
+
 def prompt_for(language: str | None, names: list[str]) -> str:
     """The persona's name and hotwords, then a sentence in the language's usual form.
 
@@ -107,7 +115,7 @@ def prompt_for(language: str | None, names: list[str]) -> str:
     (10.0% against 11.2% clean), but Whisper then echoed the short prompt ("小智。") on room
     noise and before real requests; the sentence after the names stops that.
     """
-    words = list(dict.fromkeys(w.strip() for w in names if w.strip()))
+    words = names_of(names)
     lead = ("，" if language == "zh" else ", ").join(words)
     ending = PROMPTS.get(language or "", "")
     if not lead:
@@ -286,9 +294,12 @@ class PauseFinder:
 class _Session:
     """One utterance: stretches decoded at pauses (fast final), the tail at finish()."""
 
-    def __init__(self, decoder: WhisperDecoder, prompt: str, settings: WhisperSettings) -> None:
+    def __init__(
+        self, decoder: WhisperDecoder, prompt: str, settings: WhisperSettings, names: list[str]
+    ) -> None:
         self._decoder = decoder
         self._prompt = prompt
+        self._names = names
         self._fast_final = settings.fast_final
         self._condition = settings.condition_on_previous_text
         self._audio = np.zeros(int(MAX_UTTERANCE_SECONDS * SAMPLE_RATE), dtype=np.float32)
@@ -332,12 +343,15 @@ class _Session:
         decoded = self._decoder.decode(audio, context)
         self._texts.append(decoded.text)
         self._language = decoded.language
-        self.partial = join_texts(self._texts)
+        self.partial = self._text()
+
+    def _text(self) -> str:
+        return restore_hotwords(join_texts(self._texts), self._names)
 
     def finish(self) -> Transcript:
         if self._fed >= MIN_SAMPLES:
             self._decode_frames(self._done_frames, None)
-        return Transcript(join_texts(self._texts), self._language)
+        return Transcript(self._text(), self._language)
 
 
 # --- the backend -------------------------------------------------------------------------------
@@ -366,7 +380,9 @@ class WhisperTranscriber:
             settings.language, settings.language
         )
         self.language = language
-        self.prompt = prompt_for(language, [*(hotwords or []), *settings.hotwords])
+        self.names = names_of([*(hotwords or []), *settings.hotwords])
+        # no prompt at all unless asked: the sentence alone measured worst (README)
+        self.prompt = prompt_for(language, self.names) if settings.name_prompt else ""
         self._settings = settings
         self._decoder = WhisperDecoder(model, settings, language)
         loaded = time.monotonic()
@@ -387,4 +403,4 @@ class WhisperTranscriber:
         )
 
     def start(self) -> TranscriptionSession:
-        return _Session(self._decoder, self.prompt, self._settings)
+        return _Session(self._decoder, self.prompt, self._settings, self.names)
