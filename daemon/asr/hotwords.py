@@ -31,7 +31,20 @@ from daemon.wake.verify import NEAR_SYLLABLES, syllables
 
 _UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z]+")
 # Words that may stand next to a name said as an address.
-_BEFORE = ("你好", "您好", "谢谢你", "谢谢", "嗨", "嘿", "哈喽", "喂", "晚安", "早安", "再见", "好的")
+_BEFORE = (
+    "你好",
+    "您好",
+    "谢谢你",
+    "谢谢",
+    "嗨",
+    "嘿",
+    "哈喽",
+    "喂",
+    "晚安",
+    "早安",
+    "再见",
+    "好的",
+)
 _LONGEST_WORD = 4  # extra characters around a span looked at for a longer word
 _AFTER = ("你好", "您好", "你", "您", "晚安", "早安", "再见", "谢谢")
 
@@ -89,7 +102,7 @@ def _bounded_after(text: str, end: int) -> bool:
 def _match(
     found: Sequence[Unit], wanted: Sequence[Unit], near: Mapping[str, tuple[str, ...]]
 ) -> str | None:
-    """"strong", "weak" or None: how the heard units sound against the hotword's."""
+    """ "strong", "weak" or None: how the heard units sound against the hotword's."""
     how = "strong"
     for heard, want in zip(found, wanted, strict=True):
         if heard.han != want.han or not heard.key:

@@ -1,4 +1,4 @@
-"""Restoring the persona's name and hotwords in a transcript by their pinyin (daemon/asr/hotwords)."""
+"""Restoring the persona's name and hotwords in a transcript by pinyin (daemon/asr/hotwords)."""
 
 from __future__ import annotations
 
