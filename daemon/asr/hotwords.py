@@ -70,14 +70,16 @@ def _sound(character: str) -> tuple[str, str]:
     return (said[0], toned[-1]) if said and toned[-1:].isdigit() else ("", "")
 
 
-def units(text: str) -> list[Unit]:
+def units(text: str, sounds: bool = True) -> list[Unit]:
+    """The text's characters and words; `sounds` False leaves Han characters unread, so a
+    Latin-only hotword never loads pypinyin (its dictionaries cost ~60 MB of RSS)."""
     out = []
     for match in _UNIT.finditer(text):
         piece = match.group()
         if piece.isascii():
             out.append(Unit(match.start(), match.end(), piece.lower(), han=False))
         else:
-            key, tone = _sound(piece)
+            key, tone = _sound(piece) if sounds else ("", "")
             out.append(Unit(match.start(), match.end(), key, han=True, tone=tone))
     return out
 
@@ -139,9 +141,10 @@ def _restore_one(text: str, hotword: str, near: Mapping[str, tuple[str, ...]]) -
     if not wanted:
         return text
     n = len(wanted)
+    han = any(unit.han for unit in wanted)
     index = 0
     while True:
-        found = units(text)
+        found = units(text, sounds=han)
         if index + n > len(found):
             return text
         span = found[index : index + n]

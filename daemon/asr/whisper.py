@@ -250,13 +250,26 @@ class PauseFinder:
 
     A cheap energy rule on 20 ms frames: the floor is the quietest tenth heard so far, speech
     the loudest tenth; `pause_seconds` of frames near the floor after enough speech is a pause.
+    Once a stretch is longer than `long_stretch_seconds`, a shorter pause (`short_pause_seconds`,
+    a breath between sentences) ends it too: a long request is then decoded in pieces while it
+    is spoken instead of all at the endpoint (scripts/bench asr: an 8 s request's endpoint ->
+    text went from ~0.73 s to ~0.3 s p50).
     """
 
     FRAME = 320
 
-    def __init__(self, pause_seconds: float = 0.3, min_speech_seconds: float = 0.6) -> None:
-        self._pause_frames = round(pause_seconds * SAMPLE_RATE / self.FRAME)
-        self._min_speech = round(min_speech_seconds * SAMPLE_RATE / self.FRAME)
+    def __init__(
+        self,
+        pause_seconds: float = 0.3,
+        min_speech_seconds: float = 0.6,
+        short_pause_seconds: float = 0.15,
+        long_stretch_seconds: float = 2.5,
+    ) -> None:
+        frames = SAMPLE_RATE / self.FRAME
+        self._pause_frames = round(pause_seconds * frames)
+        self._short_pause_frames = round(short_pause_seconds * frames)
+        self._long_frames = round(long_stretch_seconds * frames)
+        self._min_speech = round(min_speech_seconds * frames)
         self.levels: list[float] = []
 
     def add(self, audio: np.ndarray) -> None:
@@ -273,14 +286,15 @@ class PauseFinder:
 
     def pause_end(self, start_frame: int) -> int | None:
         """The frame after the first pause since `start_frame` that follows speech, if any."""
-        if len(self.levels) - start_frame < self._min_speech + self._pause_frames:
+        if len(self.levels) - start_frame < self._min_speech + self._short_pause_frames:
             return None
         quiet = np.asarray(self.levels[start_frame:]) <= self._quiet_level()
         spoken = np.cumsum(~quiet)
         run = 0
         for index, is_quiet in enumerate(quiet.tolist()):
             run = run + 1 if is_quiet else 0
-            if run >= self._pause_frames and spoken[index] >= self._min_speech // 2:
+            needed = self._short_pause_frames if index >= self._long_frames else self._pause_frames
+            if run >= needed and spoken[index] >= self._min_speech // 2:
                 return start_frame + index + 1
         return None
 

@@ -2,7 +2,8 @@
 
 - Mandarin: 32 everyday requests spoken by a real human voice (gcin-voice speaker 3; speaker 5
   is the project's evaluation voice and is left out of anything that picks settings), clean and
-  with white noise at 20, 10 and 5 dB SNR, through the product's WhisperTranscriber.
+  with white noise at 20, 10 and 5 dB SNR, through the product's WhisperTranscriber (no prompt,
+  the persona's name restored by pinyin), and with the name in the prompt as before.
 - English: pocketsphinx (the old zero-download ASR) against Whisper base on requests in several
   espeak-ng voices and on the real recordings in /usr/share/sounds/alsa.
 - Latency: endpoint -> final text for 3 s and 8 s requests, with audio arriving in real time
@@ -58,6 +59,10 @@ ENDING_SILENCE = 0.6  # endpoint.silence_seconds: the pause that ends a turn
 REPEATS = 3
 SHAPES = {  # label -> (settings, measure noise too); the product's default first
     "base/window10/fast-final": (WhisperSettings(), True),
+    "base/window10/fast-final/name-prompt (before 2026-12-01)": (
+        WhisperSettings(name_prompt=True),
+        True,
+    ),
     "base/window10/whole": (WhisperSettings(fast_final=False), False),
     "base/window30/fast-final": (WhisperSettings(window_seconds=30.0), True),
 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -118,3 +121,14 @@ def test_only_spans_turned_into_a_hotword_change(text: str) -> None:
     assert len(after) == len(before)
     changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert all(after[i] in "小智Jarvis" for i in changed)
+
+
+def test_latin_hotwords_never_load_pypinyin() -> None:
+    """pypinyin's dictionaries cost ~60 MB of RSS: an English box must not pay for them."""
+    code = (
+        "import sys; from daemon.asr.hotwords import restore_hotwords as r; "
+        "assert r('hey jarvis, 你好', ['Jarvis']) == 'hey Jarvis, 你好'; "
+        "print('pypinyin' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -214,6 +214,15 @@ def test_short_gaps_and_leading_silence_are_not_pauses() -> None:
     assert finder.pause_end(0) is None
 
 
+def test_a_long_stretch_ends_at_a_breath() -> None:
+    """After 2.5 s of a stretch a 0.2 s breath ends it; before that it does not."""
+    finder = PauseFinder(pause_seconds=0.3, short_pause_seconds=0.15, long_stretch_seconds=2.5)
+    finder.add(np.concatenate([hiss(0.3), tone(1.0), hiss(0.2), tone(2.0), hiss(0.2), tone(1.0)]))
+    end = finder.pause_end(0)
+    assert end is not None
+    assert abs(end * PauseFinder.FRAME / RATE - (3.5 + 0.15)) <= 0.04
+
+
 @given(st.lists(st.floats(0.0, 0.9), min_size=1, max_size=400))
 def test_pause_end_is_always_within_the_levels(levels: list[float]) -> None:
     finder = PauseFinder()
