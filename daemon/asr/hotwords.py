@@ -11,7 +11,7 @@ pause inside a name as "小 字"). Each syllable heard must be the hotword's own
 or a near form of it (NEAR_SYLLABLES: zhi heard as zi or chi). Then:
 - strong, every tone as the hotword's (小志, 晓志, 曉智, and 小字: Whisper keeps the tone and
   misses the retroflex): rewritten when the span is bounded on at least one side (start or end
-  of the text, punctuation, a space, or a greeting such as 你好/谢谢).
+  of the text, punctuation, a greeting such as 你好/谢谢, or the name itself).
 - weak, some tone differs (小知, 小子, 小吃, 小资, 小指): these are mostly real words, so only a
   span that stands alone as an address, bounded on both sides ("小子，几点了", "你好小子"), is
   rewritten; "这个小子很调皮", "我想吃小吃" and "我的小指疼" are left alone.
@@ -89,16 +89,14 @@ def _joined(text: str, left: Unit, right: Unit) -> bool:
     return text[left.end : right.start].strip() == ""
 
 
-def _bounded_before(text: str, start: int) -> bool:
+def _bounded_before(text: str, start: int, hotword: str) -> bool:
     before = text[:start].rstrip()
-    return (
-        not before or before != text[:start] or not before[-1].isalnum() or before.endswith(_BEFORE)
-    )
+    return not before or not before[-1].isalnum() or before.endswith((*_BEFORE, hotword))
 
 
-def _bounded_after(text: str, end: int) -> bool:
+def _bounded_after(text: str, end: int, hotword: str) -> bool:
     after = text[end:].lstrip()
-    return not after or after != text[end:] or not after[0].isalnum() or after.startswith(_AFTER)
+    return not after or not after[0].isalnum() or after.startswith((*_AFTER, hotword))
 
 
 def _match(
@@ -127,16 +125,17 @@ def _inside_a_longer_word(text: str, start: int, end: int) -> bool:
     return False
 
 
-def _allowed(text: str, start: int, end: int, how: str, han: bool) -> bool:
-    if not han:
-        return True
+def _allowed(text: str, start: int, end: int, how: str, hotword: str) -> bool:
     if _inside_a_longer_word(text, start, end):
         return False
-    before, after = _bounded_before(text, start), _bounded_after(text, end)
+    before, after = _bounded_before(text, start, hotword), _bounded_after(text, end, hotword)
     return (before and after) if how == "weak" else (before or after)
 
 
-def _restore_one(text: str, hotword: str, near: Mapping[str, tuple[str, ...]]) -> str:
+def _restore_one(
+    text: str, hotword: str, near: Mapping[str, tuple[str, ...]], keep: frozenset[str]
+) -> str:
+    """One left-to-right pass for one hotword; spans spelled as any hotword (`keep`) stay."""
     wanted = units(hotword)
     if not wanted:
         return text
@@ -151,8 +150,11 @@ def _restore_one(text: str, hotword: str, near: Mapping[str, tuple[str, ...]]) -
         start, end = span[0].start, span[-1].end
         contiguous = all(_joined(text, a, b) for a, b in zip(span, span[1:], strict=False))
         how = _match(span, wanted, near) if contiguous else None
-        has_han = any(u.han for u in span)
-        if how and text[start:end] != hotword and _allowed(text, start, end, how, has_han):
+        if (
+            how
+            and text[start:end] not in keep
+            and (not han or _allowed(text, start, end, how, hotword))
+        ):
             text = text[:start] + hotword + text[end:]
             index += n  # the hotword's own units: never looked at again
         else:
@@ -164,8 +166,16 @@ def restore_hotwords(
 ) -> str:
     """`text` with every span that sounds like a hotword written as the hotword (rules above).
 
-    Longer hotwords go first, so a name is not broken by a shorter hotword inside it.
+    Longer hotwords go first, so a name is not broken by a shorter hotword inside it. A name
+    next to a restored one counts as bounded ("小子小志" -> "小智小智"), so the passes repeat
+    until nothing changes: restoring a restored text changes nothing.
     """
-    for hotword in sorted({h.strip() for h in hotwords if h.strip()}, key=len, reverse=True):
-        text = _restore_one(text, hotword, near)
+    keep = frozenset(h.strip() for h in hotwords if h.strip())
+    ordered = sorted(keep, key=len, reverse=True)
+    for _ in range(len(text) + 1):  # each pass that changes anything adds a hotword
+        before = text
+        for hotword in ordered:
+            text = _restore_one(text, hotword, near, keep)
+        if text == before:
+            break
     return text

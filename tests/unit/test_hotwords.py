@@ -24,7 +24,9 @@ NAMES = ["小智", "Jarvis"]
         ("晓志，今天星期几", "小智，今天星期几"),
         ("曉智你好", "小智你好"),  # traditional characters read alike
         ("我叫你小字", "我叫你小智"),  # the name at the end
-        ("晚安 小志", "晚安 小智"),  # a space is a boundary
+        ("晚安 小志", "晚安 小智"),
+        ("这个小字 很难看", "这个小字 很难看"),  # a space is no boundary: Whisper writes pauses
+        ("小子小志", "小智小智"),  # the name next to the name
         ("晓志", "小智"),
         ("小志。小致。", "小智。小智。"),
         ("你好小 志", "你好小智"),  # a pause inside the name
@@ -81,6 +83,11 @@ def test_a_longer_hotword_wins_over_a_shorter_one_inside_it() -> None:
 
 def test_multi_word_latin_hotwords_match_across_spaces() -> None:
     assert restore_hotwords("ok  NABU turn on", ["Ok Nabu"]) == "Ok Nabu turn on"
+
+
+def test_hotwords_that_sound_alike_do_not_fight() -> None:
+    assert restore_hotwords("小志你好", ["小智", "晓志"]) in {"小智你好", "晓志你好"}
+    assert restore_hotwords("小智你好", ["小智", "晓志"]) == "小智你好"
 
 
 def test_near_forms_are_the_callers_choice() -> None:
