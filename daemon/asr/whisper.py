@@ -245,15 +245,19 @@ class WhisperDecoder:
 # --- pauses ------------------------------------------------------------------------------------
 
 
+RESUMED_FRAMES = 3  # 60 ms of speech after a breath: not a click in the room
+
+
 class PauseFinder:
     """Where a stretch of speech has just ended, by loudness against the room's own floor.
 
     A cheap energy rule on 20 ms frames: the floor is the quietest tenth heard so far, speech
     the loudest tenth; `pause_seconds` of frames near the floor after enough speech is a pause.
-    Once a stretch is longer than `long_stretch_seconds`, a shorter pause (`short_pause_seconds`,
-    a breath between sentences) ends it too: a long request is then decoded in pieces while it
-    is spoken instead of all at the endpoint (scripts/bench asr: an 8 s request's endpoint ->
-    text went from ~0.73 s to ~0.3 s p50).
+    Once a stretch is longer than `long_stretch_seconds`, a breath between sentences
+    (`short_pause_seconds`) followed by more speech ends it too: a long request is then decoded
+    in pieces while it is spoken instead of all at the endpoint (scripts/bench asr, README).
+    Ending a stretch at any breath instead, the request's last one included, cut the silence
+    after the last word short and cost 3 points of CER at 10 dB (scripts/bench asr-tuning).
     """
 
     FRAME = 320
@@ -262,7 +266,7 @@ class PauseFinder:
         self,
         pause_seconds: float = 0.3,
         min_speech_seconds: float = 0.6,
-        short_pause_seconds: float = 0.15,
+        short_pause_seconds: float = 0.1,
         long_stretch_seconds: float = 2.5,
     ) -> None:
         frames = SAMPLE_RATE / self.FRAME
@@ -285,17 +289,34 @@ class PauseFinder:
         return float(floor + 0.15 * (loud - floor))
 
     def pause_end(self, start_frame: int) -> int | None:
-        """The frame after the first pause since `start_frame` that follows speech, if any."""
+        """The frame after the first pause since `start_frame` that follows speech, if any.
+
+        A pause is `pause_seconds` of quiet; past `long_stretch_seconds` into the stretch, also
+        a breath (`short_pause_seconds` of quiet) once speech has clearly resumed after it, so
+        the cut never shortens the silence after the request's last word.
+        """
         if len(self.levels) - start_frame < self._min_speech + self._short_pause_frames:
             return None
         quiet = np.asarray(self.levels[start_frame:]) <= self._quiet_level()
         spoken = np.cumsum(~quiet)
-        run = 0
+        run = loud = breath = 0
         for index, is_quiet in enumerate(quiet.tolist()):
-            run = run + 1 if is_quiet else 0
-            needed = self._short_pause_frames if index >= self._long_frames else self._pause_frames
-            if run >= needed and spoken[index] >= self._min_speech // 2:
+            if is_quiet:
+                run, loud = run + 1, 0
+            else:
+                breath = run if loud == 0 else breath  # the quiet just before this speech
+                run, loud = 0, loud + 1
+            enough_speech = spoken[index] >= self._min_speech // 2
+            if run >= self._pause_frames and enough_speech:
                 return start_frame + index + 1
+            resumed_at = index - loud + 1  # where the speech after a breath began
+            if (
+                loud == RESUMED_FRAMES
+                and breath >= self._short_pause_frames
+                and resumed_at >= self._long_frames
+                and spoken[resumed_at - 1] >= self._min_speech // 2
+            ):
+                return start_frame + resumed_at
         return None
 
     def has_speech(self, start_frame: int, end_frame: int) -> bool:

@@ -12,8 +12,9 @@ NAME_HELD_OUT, written after the rule was fixed; false names on sentences that s
 that sounds like it (小子, 小吃, 小指, 小资); and whether room hiss ever comes back as text.
 
 Variants: the product's default (no prompt, the name restored by pinyin); the name in the
-prompt (the old default) and the name alone; beam 5; float32 instead of int8; the 30 s window;
-the input 12 dB quieter (Whisper's features depend on the absolute level).
+prompt (the old default) and the name alone; beam 5; the input 12 dB quieter (Whisper's
+features depend on the absolute level). float32 and the 30 s window were measured once (README)
+and cost 3-5x the decode time for no gain, so they are not repeated here.
 """
 
 from __future__ import annotations
@@ -109,17 +110,18 @@ VARIANTS: dict[str, tuple[WhisperSettings, str | None, Audio, bool]] = {
     "name prompt 小智。以下是普通话的句子。 (the old default)": (NAME_PROMPT, None, same, True),
     "prompt: name only": (DEFAULT, f"{NAME}。", same, True),
     "beam 5": (WhisperSettings(beam_size=5), None, same, False),
-    "float32": (WhisperSettings(compute_type="float32"), None, same, False),
-    "window 30": (WhisperSettings(window_seconds=30.0), None, same, False),
     "input 12 dB quieter": (DEFAULT, None, quieter, False),
 }
 
 
-def speech(texts: list[str], snr_db: float | None) -> list[tuple[str, np.ndarray]]:
+def speech(
+    texts: list[str], snr_db: float | None, seeds: tuple[int, ...] = (0,)
+) -> list[tuple[str, np.ndarray]]:
+    """The texts in speaker 3's voice; in noise, once per noise seed (0: the asr bench's)."""
     clean = [(t, padded(mandarin_speech(t, speaker=SPEAKER))) for t in texts]
     if snr_db is None:
         return clean
-    return [(t, noisy(a, snr_db, seed=i)) for i, (t, a) in enumerate(clean)]
+    return [(t, noisy(a, snr_db, seed=i + s)) for s in seeds for i, (t, a) in enumerate(clean)]
 
 
 def error_kinds(ref: str, hyp: str) -> tuple[int, int, int]:
@@ -191,6 +193,8 @@ def variant(
     for label, pairs in sets["cer"].items():
         result[label] = score(transcriber, pairs, change)
     if sets.get("name"):
+        for label, pairs in sets["more_seeds"].items():
+            result[label] = score(transcriber, pairs, change)
         result["name"] = name_recall(transcriber, sets["name"])
     return result
 
@@ -209,12 +213,14 @@ def run(audio: AudioBuilder) -> dict[str, object]:
         )
         for condition, snr in (("clean", None), (f"{SNR_DB:g}db", SNR_DB))
     }
+    more_seeds = {f"snr_{SNR_DB:g}db_noise_seeds_100_200": speech(ZH_REQUESTS, SNR_DB, (100, 200))}
     results: dict[str, object] = {
-        "note": "shared 2-core machine: other engineers' jobs ran at the same time",
+        "note": "shared 2-core machine: other engineers' jobs ran at the same time; at 10 dB "
+        "another noise draw moves the CER by 2-3 points, hence more seeds for the main pair",
         "voice": f"gcin-voice speaker {SPEAKER}, {len(ZH_REQUESTS)} requests",
     }
     for label, (settings, prompt, change, with_name) in VARIANTS.items():
-        sets = {"cer": cer_sets, "name": name_sets if with_name else {}}
+        sets = {"cer": cer_sets, "name": name_sets if with_name else {}, "more_seeds": more_seeds}
         results[label] = variant(settings, prompt, change, sets)
         print(json.dumps({label: results[label]}, ensure_ascii=False), file=sys.stderr, flush=True)
     return results
