@@ -289,12 +289,12 @@ class WhisperSettings(Section):
         description="Give each stretch what the earlier stretches of the request decoded as "
         "its prompt (after the persona's name and hotwords).",
     )
-    name_prompt: bool = Field(
-        False,
-        description="Also put the persona's name and hotwords in Whisper's prompt. Off: they are "
-        "restored in the text by their pinyin after decoding, which measured better on Mandarin "
-        "(scripts/bench asr-tuning); the prompt made Whisper write the name into words that "
-        "merely sound like it.",
+    name_prompt: bool | None = Field(
+        None,
+        description="Put the persona's name and hotwords in Whisper's prompt; null: by language "
+        "(off for zh, on otherwise). Either way they are restored in the text by their sound. "
+        "scripts/bench asr-tuning: on Mandarin the prompt raised the CER and made Whisper write "
+        "the name into words that merely sound like it; on English it lowered the WER.",
     )
     temperatures: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=lambda: [0.0],

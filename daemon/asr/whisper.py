@@ -10,9 +10,9 @@ transcribe(): transcribe always pads the audio to a 30 s window, and the encoder
 the window, so `window_seconds` below 30 trades some accuracy for speed (scripts/bench asr).
 The language comes from the persona (Whisper guesses short Mandarin clips as other languages),
 and Chinese comes out in simplified characters (OpenCC t2s: Whisper often writes traditional
-ones). The persona's name and hotwords are restored in the text by their pinyin after decoding
-(daemon/asr/hotwords.py) rather than put in the prompt, which cost Mandarin accuracy and made
-Whisper write the name into words that merely sound like it (asr.whisper.name_prompt, README).
+ones). The persona's name and hotwords are restored in the text by their sound after decoding
+(daemon/asr/hotwords.py); for Mandarin they are not put in the prompt, which cost accuracy and
+made Whisper write the name into words that merely sound like it (asr.whisper.name_prompt).
 
 Fast final text: while the person speaks, each stretch of speech that ends in a pause is decoded
 as soon as the pause is heard, with what came before as the prompt; at the endpoint only what
@@ -109,6 +109,13 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
 def names_of(names: list[str]) -> list[str]:
     """The persona's name and hotwords, each once, in order."""
     return list(dict.fromkeys(w.strip() for w in names if w.strip()))
+
+
+def uses_name_prompt(settings: WhisperSettings, language: str | None) -> bool:
+    """asr.whisper.name_prompt, or by language: Mandarin measured better with no prompt at all
+    (not even the sentence, which alone measured worst), English better with the names
+    (scripts/bench asr-tuning and the English check in README)."""
+    return settings.name_prompt if settings.name_prompt is not None else language != "zh"
 
 
 def prompt_for(language: str | None, names: list[str]) -> str:
@@ -389,8 +396,9 @@ class WhisperTranscriber:
         )
         self.language = language
         self.names = names_of([*(hotwords or []), *settings.hotwords])
-        # no prompt at all unless asked: the sentence alone measured worst (README)
-        self.prompt = prompt_for(language, self.names) if settings.name_prompt else ""
+        self.prompt = (
+            prompt_for(language, self.names) if uses_name_prompt(settings, language) else ""
+        )
         self._settings = settings
         self._decoder = WhisperDecoder(model, settings, language)
         loaded = time.monotonic()

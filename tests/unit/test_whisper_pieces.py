@@ -20,6 +20,7 @@ from daemon.asr.whisper import (
     load_model,
     prompt_for,
     repetitive,
+    uses_name_prompt,
 )
 from daemon.config import AsrSettings, Persona, WhisperSettings, load_settings
 from daemon.errors import ConfigError
@@ -138,6 +139,22 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 
 
 # --- text --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "language", "prompted"),
+    [
+        (None, "zh", False),  # Mandarin: no prompt, the name restored after decoding
+        (None, "en", True),
+        (None, None, True),
+        (True, "zh", True),
+        (False, "en", False),
+    ],
+)
+def test_the_name_goes_into_the_prompt_by_language_unless_set(
+    setting: bool | None, language: str | None, prompted: bool
+) -> None:
+    assert uses_name_prompt(WhisperSettings(name_prompt=setting), language) is prompted
 
 
 @pytest.mark.parametrize(
