@@ -22,6 +22,7 @@ followed the last pause (usually nothing but silence) is left to decode.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -139,6 +140,22 @@ def repetitive(text: str) -> bool:
     return len(data) > 24 and len(data) / len(zlib.compress(data)) > MAX_COMPRESSION
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def guessed_in_another_script(text: str, language: str | None, logprob: float) -> bool:
+    """An improbable text mostly in the other script than the language asked for (more Latin
+    words than Han characters for zh, the reverse for en): Whisper guessing, not hearing.
+    Without a prompt it turned the wake phrase's tail ("好小智", 1.2 s) into "好, see you all
+    soon" at logprob -1.04 with language zh; English words inside a Mandarin request come with
+    Han characters or with a confident score."""
+    if logprob >= LOW_LOGPROB or language not in ("zh", "en"):
+        return False
+    han, latin = len(_HAN.findall(text)), len(_LATIN_WORD.findall(text))
+    return latin > han if language == "zh" else han > latin
+
+
 def join_texts(texts: list[str]) -> str:
     """Stretch texts in order; a space only between two Latin words. A stretch that decoded
     to punctuation alone (a breath, the wake phrase's tail: "。") is no words and is dropped."""
@@ -222,7 +239,18 @@ class WhisperDecoder:
                 attempt = self._generate(encoded, sequence, len(audio), temperature, tokenizer)
                 if not attempt.needs_fallback:
                     break
-        if attempt.silent or repetitive(attempt.text):
+        log.debug(
+            "whisper stretch %.2f s: %r (logprob %.2f, no-speech %.2f)",
+            len(audio) / SAMPLE_RATE,
+            attempt.text,
+            attempt.logprob,
+            attempt.no_speech_prob,
+        )
+        if (
+            attempt.silent
+            or repetitive(attempt.text)
+            or guessed_in_another_script(attempt.text, language, attempt.logprob)
+        ):
             return Decoded("", language)
         text = attempt.text
         return Decoded(to_simplified(text) if language == "zh" else text, language)

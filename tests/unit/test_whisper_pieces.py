@@ -16,6 +16,7 @@ from daemon.asr.whisper import (
     Attempt,
     PauseFinder,
     check_model,
+    guessed_in_another_script,
     join_texts,
     load_model,
     prompt_for,
@@ -139,6 +140,25 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 
 
 # --- text --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "logprob", "dropped"),
+    [
+        ("好, see you all soon", "zh", -1.04, True),  # the wake phrase's tail, guessed
+        ("好, see you all soon", "zh", -0.5, False),  # confident: kept
+        ("播放 Taylor Swift", "zh", -1.5, False),  # as many Han characters as words
+        ("see you soon", "zh", -1.5, True),
+        ("123", "zh", -2.0, False),  # no letters either way
+        ("现在几点了", "en", -1.2, True),
+        ("what time is it", "en", -1.2, False),
+        ("现在几点了", None, -3.0, False),  # language detected: nothing to compare
+    ],
+)
+def test_an_improbable_text_in_the_other_script_is_dropped(
+    text: str, language: str | None, logprob: float, dropped: bool
+) -> None:
+    assert guessed_in_another_script(text, language, logprob) is dropped
 
 
 @pytest.mark.parametrize(
