@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
+from daemon.asr.base import UNSURE_MARK, Transcript, TranscriptionSession, stage_boundary
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
@@ -51,6 +51,7 @@ NO_SPEECH_PROB = 0.6  # faster-whisper's rule: silent if this likely and the tex
 LOW_LOGPROB = -1.0
 MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
 PAD_SECONDS = 0.5  # silence after the speech inside the window
+PARTIAL_MIN_LOGPROB = -0.6  # a stretch decoded less surely is unsure in the partial (see _Session)
 PROMPTS = {"zh": "以下是普通话的句子。", "en": ""}  # a simplified-Chinese prompt keeps it so
 
 
@@ -141,6 +142,7 @@ def join_texts(texts: list[str]) -> str:
 class Decoded:
     text: str
     language: str | None
+    logprob: float = 0.0  # the generation's average token log-probability
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class WhisperDecoder:
         if attempt.silent or repetitive(attempt.text):
             return Decoded("", language)
         text = attempt.text
-        return Decoded(to_simplified(text) if language == "zh" else text, language)
+        return Decoded(to_simplified(text) if language == "zh" else text, language, attempt.logprob)
 
     def _generate(
         self, encoded: Any, sequence: list[int], samples: int, temperature: float, tokenizer: Any
@@ -283,6 +285,15 @@ class PauseFinder:
         return bool((levels > self._quiet_level()).sum() >= 3)
 
 
+def partial_of(texts: list[str], latest: Decoded) -> str:
+    """What the endpointer reads: the stretches so far, marked unsure after one that Whisper
+    decoded less surely than `PARTIAL_MIN_LOGPROB` (it writes a misheard "帮我" as "番我。" and
+    completes "open the" as "Open the door.", which read as finished; scripts/bench
+    endpointing). While a stretch decodes, the mark stands alone for its words."""
+    unsure = latest.text and latest.logprob < PARTIAL_MIN_LOGPROB
+    return join_texts(texts) + (UNSURE_MARK if unsure else "")
+
+
 class _Session:
     """One utterance: stretches decoded at pauses (fast final), the tail at finish()."""
 
@@ -329,10 +340,11 @@ class _Session:
             return
         earlier = join_texts(self._texts) if self._condition else ""
         context = " ".join([self._prompt, earlier]).strip()
+        self.partial = join_texts(self._texts) + UNSURE_MARK  # words heard, not decoded yet
         decoded = self._decoder.decode(audio, context)
         self._texts.append(decoded.text)
         self._language = decoded.language
-        self.partial = join_texts(self._texts)
+        self.partial = partial_of(self._texts, decoded)
 
     def finish(self) -> Transcript:
         if self._fed >= MIN_SAMPLES:
