@@ -50,6 +50,10 @@ UNFINISHED, FINISHED, UNKNOWN = TextSignal.UNFINISHED, TextSignal.FINISHED, Text
         ("打开客厅的灯。", FINISHED),
         ("二加二等于几", FINISHED),
         ("明天会下雨吗", FINISHED),
+        # the ASR is unsure of its last words, or still decoding them (daemon.asr.base)
+        ("番我。…", UNFINISHED),
+        ("Open the door.…", UNFINISHED),
+        ("…", UNFINISHED),
         # nothing heard (yet)
         ("", UNKNOWN),
         ("  ", UNKNOWN),
