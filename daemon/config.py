@@ -169,7 +169,7 @@ class EndpointSettings(Section):
         "the ASR gives no partial transcript to judge by (smart-turn: after the judge's yes).",
     )
     finished_silence_seconds: PositiveSeconds = Field(
-        0.45,
+        0.3,
         le=3.0,
         description="Hangover when the partial transcript sounds finished (smart-turn: when "
         "the judge doubts it).",

@@ -51,7 +51,9 @@ NO_SPEECH_PROB = 0.6  # faster-whisper's rule: silent if this likely and the tex
 LOW_LOGPROB = -1.0
 MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
 PAD_SECONDS = 0.5  # silence after the speech inside the window
-PARTIAL_MIN_LOGPROB = -0.6  # a stretch decoded less surely is unsure in the partial (see _Session)
+# A stretch decoded less surely is unsure in the partial (see partial_of). Mandarin's tokens are
+# single characters among many homophones, so its sure decodes score lower than English ones.
+PARTIAL_MIN_LOGPROB = {"en": -0.6, "zh": -0.8}
 PROMPTS = {"zh": "以下是普通话的句子。", "en": ""}  # a simplified-Chinese prompt keeps it so
 
 
@@ -290,7 +292,8 @@ def partial_of(texts: list[str], latest: Decoded) -> str:
     decoded less surely than `PARTIAL_MIN_LOGPROB` (it writes a misheard "帮我" as "番我。" and
     completes "open the" as "Open the door.", which read as finished; scripts/bench
     endpointing). While a stretch decodes, the mark stands alone for its words."""
-    unsure = latest.text and latest.logprob < PARTIAL_MIN_LOGPROB
+    least = PARTIAL_MIN_LOGPROB.get(latest.language or "", PARTIAL_MIN_LOGPROB["en"])
+    unsure = latest.text and latest.logprob < least
     return join_texts(texts) + (UNSURE_MARK if unsure else "")
 
 

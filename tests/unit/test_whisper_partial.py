@@ -44,7 +44,7 @@ def session_saying(*said: Decoded) -> tuple[_Session, ScriptedDecoder]:
     return session, decoder
 
 
-@pytest.mark.parametrize("logprob", [-0.2, PARTIAL_MIN_LOGPROB - 0.5])
+@pytest.mark.parametrize("logprob", [-0.2, PARTIAL_MIN_LOGPROB["en"] - 0.5])
 def test_an_unfinished_stretch_stays_unfinished_however_sure(logprob: float) -> None:
     partial = partial_of(["set a timer for"], Decoded("set a timer for", "en", logprob))
     assert text_signal(partial) is TextSignal.UNFINISHED
@@ -58,11 +58,16 @@ def test_a_sure_stretch_is_the_partial_as_decoded() -> None:
 
 
 def test_an_unsure_stretch_is_marked_and_the_transcript_keeps_its_words() -> None:
-    session, _ = session_saying(Decoded("番我。", "zh", PARTIAL_MIN_LOGPROB - 0.4))
+    session, _ = session_saying(Decoded("番我。", "zh", PARTIAL_MIN_LOGPROB["zh"] - 0.4))
     session.feed(speech_then_pause())
     assert session.partial == "番我。" + UNSURE_MARK
     assert text_signal(session.partial) is TextSignal.UNFINISHED
     assert session.finish().text == "番我。"
+
+
+@pytest.mark.parametrize(("language", "logprob"), [("zh", -0.7), ("en", -0.1), (None, -0.5)])
+def test_a_sure_enough_stretch_is_not_marked(language: str | None, logprob: float) -> None:
+    assert partial_of(["好"], Decoded("好", language, logprob)) == "好"
 
 
 def test_a_stretch_being_decoded_reads_unsure_until_its_words_come() -> None:
