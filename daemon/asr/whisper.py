@@ -39,6 +39,7 @@ from daemon.models.whisper import (
     REQUIRED_FILES,
     VOCABULARIES,
     fetch_command,
+    loadable_folder,
     model_dir,
     read_manifest,
 )
@@ -87,7 +88,7 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
     WhisperModel = import_faster_whisper().WhisperModel  # noqa: N806 (a class)
     try:
         model = WhisperModel(
-            str(folder),
+            str(loadable_folder(folder, settings.compute_type)),
             device=settings.device,
             compute_type=settings.compute_type,
             cpu_threads=settings.threads,
