@@ -150,6 +150,19 @@ class WakeSettings(Section):
         "before the wake word fires: 2 or more trade that many 80 ms of latency for fewer false "
         "accepts (1: fire on the first frame, as openWakeWord).",
     )
+    verify: Literal["off", "whisper"] = Field(
+        "off",
+        description="Second-stage check of each 你好小智 fire: whisper = score the phrase in the "
+        "2 s before the fire with the ASR's Whisper model (needs asr.backend whisper) while the "
+        "request records; a rejected fire ends silently. Other wake words are not checked.",
+    )
+    verify_threshold: float = Field(
+        -4.0,
+        ge=-20,
+        le=0,
+        description="wake.verify whisper: the phrase's mean token log-probability at or above "
+        "which a fire is taken (scripts/bench wake-verify).",
+    )
 
 
 class VadSettings(Section):

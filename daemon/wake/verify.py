@@ -9,15 +9,25 @@ spelling count: 小智, 小知, 晓志, traditional 曉智, or Latin "xiao zhi".
 Near forms (NEAR_SYLLABLES) were chosen on the wake bench's held-out espeak-ng and gcin speaker-3
 positives (tests/bench/wake_verify.py); gcin speaker 5 was not used. Figures and the choice of
 prompt: README, "Second-stage check".
-Not wired into the turn machine yet: the product can call `wake_window` then `says_wake_phrase`.
+The product's check (wake.verify: whisper) scores rather than decodes: `WhisperPhraseCheck`
+asks Whisper how likely the phrase's tokens are in the window (teacher-forced, CTranslate2's
+`align`), also after each of the first words Whisper itself heard there (the phrase may follow
+other speech), and accepts if the best mean log-probability reaches the threshold. Its
+threshold was chosen on training-side clips (tests/bench/wake_verify.py, `scripts/bench
+wake-verify`); README, "Second-stage check", has the figures.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import numpy as np
+
+from daemon.config import WakeSettings
+from daemon.errors import ConfigError
+from daemon.wake.base import CheckVerdict, WakeCheck
 
 SAMPLE_RATE = 16000
 BEFORE_SECONDS = 2.0  # the phrase (~1 s) ends just before the fire; room for slow speakers
@@ -72,3 +82,93 @@ def says_wake_phrase(
         all(h == w or h in near.get(w, ()) for h, w in zip(heard[i : i + n], wanted, strict=True))
         for i in range(len(heard) - n + 1)
     )
+
+
+# --- the scoring check (wake.verify: whisper) ---------------------------------------------------
+
+CHECKED_PHRASES = {"ni_hao_xiao_zhi": "你好小智"}  # wake model -> what its phrase says
+HOP = 160  # samples per Whisper mel frame
+PREFIX_WORDS = 4  # the phrase is also scored after each of the first words Whisper heard
+
+
+class WhisperPhraseCheck:
+    """Did the window before a fire say the wake phrase? Runs on the ASR worker (the Whisper
+    model is the ASR's own); `model_of` returns the loaded faster-whisper model."""
+
+    def __init__(
+        self,
+        model_of: Callable[[], Any],
+        threshold: float,
+        frames: int,
+        phrases: Mapping[str, str] = CHECKED_PHRASES,
+    ) -> None:
+        self._model_of = model_of
+        self.threshold = threshold
+        self.frames = frames
+        self._phrases = dict(phrases)
+
+    def applies(self, wake_model: str) -> bool:
+        """Only the wake words whose phrase it knows are checked (others pass unchecked)."""
+        return wake_model in self._phrases
+
+    def check(self, audio: np.ndarray, wake_model: str) -> CheckVerdict:
+        """`audio`: float32 16 kHz, the seconds before the fire (`wake_window`)."""
+        score, heard = phrase_score(self._model_of(), audio, self._phrases[wake_model], self.frames)
+        return CheckVerdict(score >= self.threshold, score, heard)
+
+
+def phrase_score(model: Any, audio: np.ndarray, phrase: str, frames: int) -> tuple[float, str]:
+    """(best mean log-probability of the phrase's tokens, Whisper's own text) for `audio` in a
+    `frames`-long encoder window (Whisper's own is 3000, 30 s; a short one costs a tenth)."""
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="zh")
+    start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    window = np.zeros(frames * HOP + HOP, dtype=np.float32)
+    kept = np.asarray(audio, dtype=np.float32)[: frames * HOP]
+    window[: len(kept)] = kept
+    mel = model.feature_extractor(window, padding=0)[:, :frames]
+    features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
+    encoded = model.model.encode(features, to_cpu=False)
+    free = model.model.generate(
+        encoded, [start], max_length=len(start) + 24, suppress_blank=True, suppress_tokens=[-1]
+    )[0]
+    heard = [i for i in free.sequences_ids[0] if i < tokenizer.eot]
+    wanted = tokenizer.encode(phrase)
+    spoken = max(1, min(len(kept) // HOP, frames))
+    best = -np.inf
+    for words in range(min(len(heard), PREFIX_WORDS) + 1):
+        aligned = model.model.align(encoded, start, [heard[:words] + wanted], spoken)[0]
+        probs = np.asarray(aligned.text_token_probs[words:], dtype=np.float64)
+        best = max(best, float(np.log(np.maximum(probs, 1e-9)).mean()))
+    return best, tokenizer.decode(heard).strip()
+
+
+CHECK_FRAMES = 300  # encoder window: 3 s, a tenth of Whisper's own (scripts/bench wake-verify)
+
+
+def make_wake_check(settings: WakeSettings, asr: object, config_file: str) -> WakeCheck | None:
+    """The configured second stage, scoring with the ASR's own Whisper model (no second copy);
+    ConfigError if wake.verify asks for Whisper and the ASR is another backend."""
+    if settings.verify == "off":
+        return None
+    model_of = whisper_model_of(asr)
+    if model_of is None:
+        raise ConfigError(
+            config_file, "wake.verify", "whisper needs asr.backend whisper (it uses that model)"
+        )
+    return WhisperPhraseCheck(model_of, settings.verify_threshold, CHECK_FRAMES)
+
+
+def whisper_model_of(asr: object) -> Callable[[], Any] | None:
+    """How to reach the ASR's faster-whisper model: at once, or (asr.load first-request) by
+    loading it on the ASR worker at the first check. None if the ASR is not Whisper."""
+    from daemon.asr.lazy import LazyTranscriber
+    from daemon.asr.whisper import WhisperTranscriber
+
+    if isinstance(asr, WhisperTranscriber):
+        return lambda: asr.model
+    if isinstance(asr, LazyTranscriber) and asr.name == "whisper":
+        return lambda: cast(WhisperTranscriber, asr.backend()).model
+    return None
