@@ -100,11 +100,13 @@ class WhisperPhraseCheck:
         model_of: Callable[[], Any],
         threshold: float,
         frames: int,
+        prefix_words: int = PREFIX_WORDS,
         phrases: Mapping[str, str] = CHECKED_PHRASES,
     ) -> None:
         self._model_of = model_of
         self.threshold = threshold
         self.frames = frames
+        self.prefix_words = prefix_words
         self._phrases = dict(phrases)
 
     def applies(self, wake_model: str) -> bool:
@@ -113,13 +115,18 @@ class WhisperPhraseCheck:
 
     def check(self, audio: np.ndarray, wake_model: str) -> CheckVerdict:
         """`audio`: float32 16 kHz, the seconds before the fire (`wake_window`)."""
-        score, heard = phrase_score(self._model_of(), audio, self._phrases[wake_model], self.frames)
+        phrase = self._phrases[wake_model]
+        score, heard = phrase_score(self._model_of(), audio, phrase, self.frames, self.prefix_words)
         return CheckVerdict(score >= self.threshold, score, heard)
 
 
-def phrase_score(model: Any, audio: np.ndarray, phrase: str, frames: int) -> tuple[float, str]:
+def phrase_score(
+    model: Any, audio: np.ndarray, phrase: str, frames: int, prefix_words: int = PREFIX_WORDS
+) -> tuple[float, str]:
     """(best mean log-probability of the phrase's tokens, Whisper's own text) for `audio` in a
-    `frames`-long encoder window (Whisper's own is 3000, 30 s; a short one costs a tenth)."""
+    `frames`-long encoder window (Whisper's own is 3000, 30 s; a short one costs a tenth). The
+    phrase is scored at the start and after each of the first `prefix_words` tokens Whisper
+    decoded there (speech may come before it in the window)."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
@@ -138,12 +145,11 @@ def phrase_score(model: Any, audio: np.ndarray, phrase: str, frames: int) -> tup
     wanted = tokenizer.encode(phrase)
     spoken = max(1, min(len(kept) // HOP, frames))
     best = -np.inf
-    for words in range(min(len(heard), PREFIX_WORDS) + 1):
+    for words in range(min(len(heard), prefix_words) + 1):
         aligned = model.model.align(encoded, start, [heard[:words] + wanted], spoken)[0]
         probs = np.asarray(aligned.text_token_probs[words:], dtype=np.float64)
         best = max(best, float(np.log(np.maximum(probs, 1e-9)).mean()))
     return best, tokenizer.decode(heard).strip()
-
 
 CHECK_FRAMES = 300  # encoder window: 3 s, a tenth of Whisper's own (scripts/bench wake-verify)
 
