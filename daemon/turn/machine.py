@@ -420,6 +420,8 @@ class Assistant:
             accepted = True
         else:
             accepted = verdict.accepted
+            if accepted:
+                log.debug("turn %d: wake check score %.2f", turn.turn_id, verdict.score)
         phase = self.phase
         ours = isinstance(phase, Recording) and phase.turn is turn
         if not accepted:
@@ -430,8 +432,8 @@ class Assistant:
             )  # fmt: skip
             if ours:
                 assert isinstance(phase, Recording)
-                phase.utterance.discard()
                 self._set_phase(Idle())
+                self._in_background(_drop(phase.utterance))
         elif ours and "wake" in self.settings.earcons:
             self._in_background(self.speaker.play(wake_earcon()))
         return accepted
@@ -678,6 +680,13 @@ class Assistant:
 
 def _turn_id(phase: Phase) -> int | None:
     return phase.turn.turn_id if isinstance(phase, Recording | Replying) else None
+
+
+async def _drop(utterance: Utterance) -> None:
+    """Finish an utterance nobody will answer (the decoder resets), waited for like the other
+    background work, so the process never exits with the ASR thread inside the model."""
+    with contextlib.suppress(Exception):
+        await utterance.finish()
 
 
 def _log_failure(future: concurrent.futures.Future[None]) -> None:

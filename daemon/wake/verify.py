@@ -88,7 +88,7 @@ def says_wake_phrase(
 
 CHECKED_PHRASES = {"ni_hao_xiao_zhi": "你好小智"}  # wake model -> what its phrase says
 HOP = 160  # samples per Whisper mel frame
-PREFIX_WORDS = 4  # the phrase is also scored after each of the first words Whisper heard
+PREFIX_WORDS = 0  # words Whisper heard before the phrase it may follow (4: no better, 35% slower)
 
 
 class WhisperPhraseCheck:

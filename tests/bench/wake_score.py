@@ -221,3 +221,8 @@ def _curve(scored: dict[str, list[dict[str, float]]], hours: dict[str, float], p
         if n <= len(values):
             out[f"at_{share:.0%}"] = _rates(scored, hours, positives, name, values[n - 1])
     return out
+
+
+def run(audio: object) -> dict[str, Any]:
+    """`scripts/bench wake-score`."""
+    return run_scoring()
