@@ -44,6 +44,7 @@ CONFIRMS = (1, 3)
 class Fire:
     window: np.ndarray
     first_stage: float
+    source: str = "talk"  # a positive's voice: espeak-ng (cmn-latn-pinyin) or gcin3
 
 
 class Scorer:
@@ -82,9 +83,11 @@ def positives(seed: int, held_out: bool, count: int) -> dict[int, list[Fire]]:
         clip = maker.make("positive", i)
         assert clip.phrase is not None
         times, scores = _stream(detector, SPEC, clip.audio)
+        source = clip.style.split(" ")[0].split("+")[0]
         for k in CONFIRMS:
             if (hit := _first_hit(times, scores, clip.phrase, k)) is not None:
-                fires[k].append(Fire(wake_window(clip.audio, hit[0], BEFORE, AFTER), hit[1]))
+                window = wake_window(clip.audio, hit[0], BEFORE, AFTER)
+                fires[k].append(Fire(window, hit[1], source))
     return fires
 
 
@@ -183,6 +186,9 @@ def run_scoring(positive_count: int = 100, hours: float = 1.0, tune_count: int =
         for name in PREFIXES:
             label = f"confirm_frames={k}, check {name} >= {thresholds[name]:.2f}"
             variants[label] = _rates(scored, bench_hours, positive_count, name, thresholds[name])
+            variants[label]["passed_by_source"] = _by_source(
+                bench_pos[k], scored["positive"], name, thresholds[name]
+            )
             variants[label]["bench_curve"] = _curve(scored, bench_hours, positive_count, name)
     ms = {
         name: {"p50": round(float(np.percentile(v, 50))), "p95": round(float(np.percentile(v, 95)))}
@@ -208,6 +214,18 @@ def run_scoring(positive_count: int = 100, hours: float = 1.0, tune_count: int =
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "bench_minutes": round((time.monotonic() - started) / 60, 1),
     }
+
+
+def _by_source(
+    fires: list[Fire], scores: list[dict[str, float]], name: str, threshold: float
+) -> dict[str, str]:
+    """Positives the first stage detected that the check passed, by voice."""
+    counts: dict[str, list[int]] = {}
+    for fire, score in zip(fires, scores, strict=True):
+        entry = counts.setdefault(fire.source, [0, 0])
+        entry[0] += score[name] >= threshold
+        entry[1] += 1
+    return {source: f"{n}/{total}" for source, (n, total) in sorted(counts.items())}
 
 
 def _curve(scored: dict[str, list[dict[str, float]]], hours: dict[str, float], positives: int,
