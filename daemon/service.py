@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.asr import make_transcriber
+from daemon.asr import Transcriber, make_transcriber
+from daemon.asr.elsewhere import HeardByHomeAssistant
 from daemon.asr.languages import check_persona_language
 from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.echo import EchoCanceller
@@ -211,12 +212,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         gate=QuietGate(detector) if wake.quiet_gate else None,
         wake=detector,
         vad=make_vad(d.vad, models),
-        asr=make_transcriber(
-            d.asr,
-            models,
-            [settings.persona.name, *settings.persona.hotwords],
-            settings.persona.language,
-        ),
+        asr=make_asr(settings),
         responder=responder,
         tts=make_synthesizer(d.tts, models, settings.persona),
         judge=make_judge(models) if d.endpoint.mode == "smart-turn" else None,
@@ -226,6 +222,19 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
     stages.wake_check = make_wake_check(wake, stages.asr, str(settings.config_path))
     release_free_memory()  # what loading and the models' load-time checks freed
     return stages
+
+
+def make_asr(settings: Settings) -> Transcriber:
+    """The box's own ASR; none for a Home Assistant satellite, whose requests HA hears."""
+    if settings.daemon.mode == "ha-satellite":
+        return HeardByHomeAssistant()
+    persona = settings.persona
+    return make_transcriber(
+        settings.daemon.asr,
+        settings.models_dir(),
+        [persona.name, *persona.hotwords],
+        persona.language,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ from pathlib import Path
 from daemon.asr.base import Transcriber, Transcript, TranscriptionSession
 from daemon.config import AsrSettings
 from daemon.errors import ConfigError
+from daemon.host.memory import disable_mkl_buffer_cache
 
 __all__ = ["Transcriber", "Transcript", "TranscriptionSession", "make_transcriber"]
 
@@ -20,6 +21,8 @@ def make_transcriber(
     """Build the configured backend. `hotwords` (the persona's name ...) help backends that can;
     `language` is the persona's, for backends that take one (Whisper). With asr.load
     first-request an in-process model loads at the first request (daemon.asr.lazy)."""
+    if settings.backend == "whisper":
+        disable_mkl_buffer_cache()  # before CTranslate2's MKL allocates (daemon.host.memory)
     if settings.load == "first-request" and settings.backend in ("pocketsphinx", "whisper"):
         return _lazy(settings, models_dir, hotwords, language)
     return _build(settings, models_dir, hotwords, language)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
+from daemon.asr.whisper_tokens import SlimTokenizer
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.chinese import to_simplified
 from daemon.config import WhisperSettings
@@ -85,16 +86,18 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
 
     WhisperModel = import_faster_whisper().WhisperModel  # noqa: N806 (a class)
     try:
-        return WhisperModel(
+        model = WhisperModel(
             str(folder),
             device=settings.device,
             compute_type=settings.compute_type,
             cpu_threads=settings.threads,
             local_files_only=True,
         )
+        model.hf_tokenizer = SlimTokenizer(model.hf_tokenizer, folder / "tokenizer.json")
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         raise ModelDamaged(f"Whisper model {size}", folder, reason, fetch_command(size)) from exc
+    return model
 
 
 # --- text --------------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ Smart Turn's 8 s window costs ~60 MB at its peak and ~20 MB once trimmed. glibc 
 thread that allocates its own arena (up to 8 per core), each keeping its own freed memory: the
 daemon's ASR, TTS and listener workers. Two arenas are plenty for a few worker threads. Both are
 no-ops off glibc.
+
+CTranslate2 (Whisper) does its matrix products in Intel MKL on x86, whose own allocator keeps
+every buffer a decode used for the next one, out of malloc_trim's reach: ~24 MB after the first
+Whisper decode (scripts/bench memory). MKL_DISABLE_FAST_MM=1 makes MKL free them; it must be in
+the environment before MKL allocates anything, so it is set before any model loads.
 """
 
 from __future__ import annotations
@@ -39,6 +44,18 @@ def release_free_memory() -> bool:
     """Return freed heap pages to the system; True when anything was released."""
     trim = _function("malloc_trim")
     return bool(trim(0)) if trim is not None else False
+
+
+MKL_CACHE = "MKL_DISABLE_FAST_MM"
+
+
+def disable_mkl_buffer_cache() -> bool:
+    """Ask MKL (inside CTranslate2) to free its buffers after use; call before Whisper loads.
+    A value already in the environment (the systemd units set it) wins; True when set here."""
+    if MKL_CACHE in os.environ:
+        return False
+    os.environ[MKL_CACHE] = "1"
+    return True
 
 
 def limit_malloc_arenas(arenas: int = ARENAS) -> bool:

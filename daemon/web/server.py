@@ -5,24 +5,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import socket
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
 
+from daemon.serve.server import connection_cap, guarded_protocol
+
 log = logging.getLogger(__name__)
+
+# A console has a person or two: 64 connections, and 10 s to send a request head, keep a flood of
+# idle connections from taking the daemon's descriptors or locking a real request out (the same
+# guard as `voiced serve`: the oldest idle connection makes room for a new one).
+HEADER_SECONDS = 10.0
+MAX_CONNECTIONS = 64
 
 
 class ConsoleServer(uvicorn.Server):
     """uvicorn's server, embedded: the daemon owns the signals, and an idle console wakes once
     a second (uvicorn's own loop ticks ten times a second)."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str,
+        port: int,
+        header_seconds: float = HEADER_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
+            http=guarded_protocol(header_seconds, connection_cap(max_connections, soft_limit)),
+            timeout_keep_alive=min(5, int(header_seconds) or 1),
+            h11_max_incomplete_event_size=64 * 1024,  # request line and headers
             log_config=None,
             access_log=False,
             lifespan="off",

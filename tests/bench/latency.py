@@ -31,7 +31,7 @@ from daemon.service import PersonaHolder, build_stages, turn_settings
 from daemon.turn.machine import Assistant
 from daemon.turn.record import TurnRecord
 from daemon.wake import make_wake_detector
-from tests.fixtures.audio import AudioBuilder, read, speech_end
+from tests.fixtures.audio import PLAIN_VOICE, AudioBuilder, read, speech_end
 from tests.fixtures.fakes import Rig, ScriptedAsr, Timeline, request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +93,9 @@ def zero_download(
         profiles.append(extra)
     settings = load_settings(config, profiles)
     stages = build_stages(settings, NullSink())
-    one = audio.request("what time is it", tail=2.2)
+    # The demo's request: plain en-us at 165 wpm (Whisper base hears en-us+klatt's "what time is
+    # it" as "What I visit.", which is no intent and so no reply to time).
+    one = audio.request("what time is it", tail=2.2, voice=PLAIN_VOICE, wake_voice=PLAIN_VOICE)
     clip = audio.concat(*([one] * turns))
     done: list[TurnRecord] = []
     ts = replace(turn_settings(settings), follow_up_seconds=0.0)

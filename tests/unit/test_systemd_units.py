@@ -85,7 +85,48 @@ def test_user_unit_exposure_is_what_a_user_manager_can_do(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "unit", ["system/voiced.service", "user/voiced.service", "system/voiced-serve.service"]
+    "unit",
+    [
+        "system/voiced.service",
+        "user/voiced.service",
+        "system/voiced-serve.service",
+        "system/voiced-wyoming.service",
+    ],
 )
 def test_units_bound_open_files(unit: str) -> None:
     assert "\nLimitNOFILE=" in (REPO / "systemd" / unit).read_text()
+
+
+def wyoming_unit(tmp_path: Path) -> Path:
+    """The Wyoming unit with ExecStart pointing at this checkout's `voiced`."""
+    text = (REPO / "systemd" / "system" / "voiced-wyoming.service").read_text()
+    voiced = Path(sys.executable).parent / "voiced"
+    unit = tmp_path / "voiced-wyoming.service"
+    unit.write_text(text.replace("/opt/voiced/venv/bin/voiced", str(voiced)))
+    return unit
+
+
+@needs_analyze
+def test_wyoming_unit_passes_verify_and_keeps_exposure_low(tmp_path: Path) -> None:
+    unit = wyoming_unit(tmp_path)
+    done = subprocess.run(
+        [ANALYZE, "verify", "--man=no", str(unit)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [ANALYZE, "security", "--offline=true", str(unit)], capture_output=True, text=True
+    )
+    marker = "Overall exposure level for voiced-wyoming.service:"
+    assert float(done.stdout.split(marker)[1].split()[0]) <= 2.0, done.stdout[-2000:]
+
+
+def test_wyoming_unit_runs_the_wyoming_command_and_stops_on_config_errors() -> None:
+    text = (REPO / "systemd" / "system" / "voiced-wyoming.service").read_text()
+    for line in (
+        "ExecStart=/opt/voiced/venv/bin/voiced wyoming --config /etc/voiced/voiced.yaml",
+        "Restart=always",
+        "RestartPreventExitStatus=78",
+        "User=voiced",
+        "PrivateDevices=yes",
+    ):
+        assert line in text, line
