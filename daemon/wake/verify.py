@@ -1,22 +1,21 @@
 """Second-stage wake check: did the person really say the wake phrase?
 
 The openWakeWord-style classifier also fires on voices it never heard (scripts/bench wake: tens
-of false accepts per hour of held-out talk). A second stage decodes the audio around the fire
-with the ASR already loaded (Whisper, language zh) and accepts only if the text, read as toneless
-pinyin, holds the phrase's syllables in a row. Reading pinyin rather than characters makes any
-spelling count: 小智, 小知, 晓志, traditional 曉智, or Latin "xiao zhi".
+of false accepts per hour of held-out talk). Two second stages, both with the ASR's own Whisper:
 
-Near forms (NEAR_SYLLABLES) were chosen on the wake bench's held-out espeak-ng and gcin speaker-3
-positives (tests/bench/wake_verify.py); gcin speaker 5 was not used. Figures and the choice of
-prompt: README, "Second-stage check".
-The product's check (wake.verify: whisper) scores rather than decodes: `WhisperPhraseCheck`
-asks Whisper how likely the phrase's tokens are in the window (teacher-forced, CTranslate2's
-`align`), also after each of the first words Whisper itself heard there (the phrase may follow
-other speech), and accepts if the best mean log-probability reaches the threshold. Its
-threshold was chosen on training-side clips (tests/bench/wake_verify.py, `scripts/bench
-wake-verify`); README, "Second-stage check", has the figures.
+- the one the product runs (wake.verify: whisper), `WhisperPhraseCheck`, scores rather than
+  decodes: how likely are the phrase's tokens in the 2 s before the fire (teacher-forced,
+  CTranslate2's `align`, in a 3 s encoder window)? The fire is taken if their mean
+  log-probability reaches the threshold, chosen on training-side clips (tests/bench/
+  wake_score.py, `scripts/bench wake-score`); prefix_words > 0 also scores the phrase after
+  each of the first words Whisper itself heard there (measured: no better, and slower);
+- free decoding, measured only (tests/bench/wake_verify.py): the window decoded and accepted if
+  its toneless pinyin holds the phrase's syllables in a row (any spelling counts: 小智, 小知,
+  晓志, 曉智, "xiao zhi"; near forms NEAR_SYLLABLES chosen on held-out espeak-ng and gcin
+  speaker-3 positives, never speaker 5). It passed too few real phrases.
+
+Figures: README, "Second-stage check (wake.verify)".
 """
-
 from __future__ import annotations
 
 import re
