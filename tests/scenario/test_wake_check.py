@@ -127,3 +127,15 @@ def test_live_a_rejected_fire_leaves_the_box_listening() -> None:
     rig.run(request().extend(request()), realtime=True)
     assert [t.outcome for t in rig.turns] == ["ok"]
     assert rig.states.count(State.RECORDING) == 2 and rig.states[-1] == State.IDLE
+
+
+@pytest.mark.parametrize(("score", "outcomes"), [(-9.0, []), (-1.0, ["ok"])])
+def test_live_a_request_that_ends_before_the_check_waits_for_it(
+    score: float, outcomes: list[str]
+) -> None:
+    """A short request ends (endpoint) while the check still runs: the reply waits for the
+    check's answer, and a rejected fire still gives no turn."""
+    check = ScriptedCheck(score=score, delay=1.5)
+    rig = Rig(wake_check=check).run(request(speech=0.3).silence(2.0), realtime=True)
+    assert [t.outcome for t in rig.turns] == outcomes
+    assert bool(rig.tts.texts) == bool(outcomes)
