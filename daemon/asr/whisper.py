@@ -392,3 +392,9 @@ class WhisperTranscriber:
 
     def start(self) -> TranscriptionSession:
         return _Session(self._decoder, self.prompt, self._settings)
+
+    @property
+    def model(self) -> Any:
+        """The loaded faster-whisper model (the wake check, daemon.wake.verify, scores with it on
+        the ASR worker)."""
+        return self._decoder._model
