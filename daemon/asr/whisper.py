@@ -39,6 +39,7 @@ from daemon.models.whisper import (
     REQUIRED_FILES,
     VOCABULARIES,
     fetch_command,
+    loadable_folder,
     model_dir,
     read_manifest,
 )
@@ -90,7 +91,7 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
     WhisperModel = import_faster_whisper().WhisperModel  # noqa: N806 (a class)
     try:
         model = WhisperModel(
-            str(folder),
+            str(loadable_folder(folder, settings.compute_type)),
             device=settings.device,
             compute_type=settings.compute_type,
             cpu_threads=settings.threads,
@@ -406,3 +407,9 @@ class WhisperTranscriber:
 
     def start(self) -> TranscriptionSession:
         return _Session(self._decoder, self.prompt, self._settings)
+
+    @property
+    def model(self) -> Any:
+        """The loaded faster-whisper model (the wake check, daemon.wake.verify, scores with it on
+        the ASR worker)."""
+        return self._decoder._model
