@@ -150,6 +150,26 @@ class WakeSettings(Section):
         "before the wake word fires: 2 or more trade that many 80 ms of latency for fewer false "
         "accepts (1: fire on the first frame, as openWakeWord).",
     )
+    verify: Literal["off", "whisper"] = Field(
+        "off",
+        description="Second-stage check of each 你好小智 fire: whisper = score the phrase in the "
+        "2 s before the fire with the ASR's Whisper model (needs asr.backend whisper) while the "
+        "request records; a rejected fire ends silently. Other wake words are not checked.",
+    )
+    verify_threshold: float = Field(
+        -5.86,
+        ge=-20,
+        le=0,
+        description="wake.verify whisper: the phrase's mean token log-probability at or above "
+        "which a fire is taken; the default keeps 95% of the fires on training-side voices "
+        "(scripts/bench wake-score).",
+    )
+
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _verify_off(cls, value: object) -> object:
+        """YAML reads a bare `off` as false: take it as the word it looks like."""
+        return "off" if value is False else value
 
 
 class VadSettings(Section):
@@ -169,7 +189,7 @@ class EndpointSettings(Section):
         "the ASR gives no partial transcript to judge by (smart-turn: after the judge's yes).",
     )
     finished_silence_seconds: PositiveSeconds = Field(
-        0.45,
+        0.3,
         le=3.0,
         description="Hangover when the partial transcript sounds finished (smart-turn: when "
         "the judge doubts it).",

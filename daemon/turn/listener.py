@@ -13,7 +13,7 @@ here (wake, VAD, guard, echo canceller) is touched by this one thread only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from daemon.wake.guard import SelfTriggerGuard
 log = logging.getLogger(__name__)
 
 PREROLL_KEEP_SECONDS = 1.0  # audio kept before the wake word fires (covers the whole phrase)
+HEARD_SECONDS = 2.0  # audio before a fire handed to the wake check (daemon.wake.verify)
 FOLLOW_UP_WAKE_WINDOW = 2.5  # seconds into a follow-up's speech in which the wake word restarts it
 
 
@@ -43,12 +44,14 @@ FOLLOW_UP_WAKE_WINDOW = 2.5  # seconds into a follow-up's speech in which the wa
 @dataclass(frozen=True)
 class Woke:
     """A wake word a person said (not the box itself). `listening` is the new request's VAD and
-    endpointer, already warmed; `lead_in` the audio after the wake phrase, for the ASR."""
+    endpointer, already warmed; `lead_in` the audio after the wake phrase, for the ASR;
+    `heard` the last HEARD_SECONDS before the fire (int16), for the second-stage wake check."""
 
     hit: WakeHit
     at: float
     listening: Listening
     lead_in: list[AudioFrame]
+    heard: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class Listener:
         self._echo = echo
         self._denoise = denoise  # after the echo canceller, which needs the raw microphone
         self.settings = settings
-        self._preroll = PreRoll(PREROLL_KEEP_SECONDS)
+        self._preroll = PreRoll(max(PREROLL_KEEP_SECONDS, HEARD_SECONDS))
         self._last_wake = float("-inf")
         # The wake word's score of the last frame heard (None: not scored, e.g. a quiet room);
         # read by the turn machine once hear() has returned, for the console's meter.
@@ -199,10 +202,13 @@ class Listener:
         except Exception as exc:
             raise StageError(ErrorCode.WAKE_FAILED, f"{type(exc).__name__}: {exc}") from exc
         listening = self.new_listening(self.settings.endpoint)
-        heard = self._preroll.tail(PREROLL_KEEP_SECONDS)
+        before = self._preroll.tail(HEARD_SECONDS)
+        heard = np.concatenate([f.samples for f in before]) if before else np.zeros(0, np.int16)
+        kept = self._preroll.tail(PREROLL_KEEP_SECONDS)
         self._preroll.clear()
-        lead_in = self._after_phrase(listening, heard, frame.end)
-        return Woke(hit, frame.end, listening, lead_in)
+        lead_in = self._after_phrase(listening, kept, frame.end)
+        heard = heard[-round(HEARD_SECONDS * SAMPLE_RATE) :]
+        return Woke(hit, frame.end, listening, lead_in, heard)
 
     def _after_phrase(
         self, listening: Listening, heard: list[AudioFrame], detected_at: float

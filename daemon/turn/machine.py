@@ -29,7 +29,7 @@ from daemon.audio.base import AudioSink, AudioSource
 from daemon.audio.clock import AudioClock, ClockedSink, SlicedSink
 from daemon.audio.earcons import wake_earcon
 from daemon.audio.echo import EchoCanceller
-from daemon.audio.frames import AudioChunk, AudioFrame
+from daemon.audio.frames import AudioChunk, AudioFrame, int16_to_float
 from daemon.audio.monitor import MonitoredSink
 from daemon.audio.noise import NoiseSuppressor
 from daemon.config import Deadlines, EndpointSettings, Persona
@@ -66,13 +66,14 @@ from daemon.turn.speaking import Speaker
 from daemon.vad.base import Vad
 from daemon.vad.endpoint import Decision
 from daemon.vad.judge import TurnJudge
-from daemon.wake.base import WakeDetector, WakeHit
+from daemon.wake.base import WakeCheck, WakeDetector, WakeHit
 from daemon.wake.gate import QuietGate
 from daemon.wake.guard import SelfTriggerGuard
 from daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 
+WAKE_CHECK_TIMEOUT = 3.0  # seconds; a check that takes longer lets the wake word through
 LISTENER_FAILURE_REPEAT = 60.0  # seconds of audio before the same listener failure is spoken again
 __all__ = ["FOLLOW_UP_WAKE", "Assistant", "Stages", "State", "TurnSettings"]
 
@@ -92,6 +93,7 @@ class Stages:
     gate: QuietGate | None = None  # skips wake inference in a quiet room (wraps `wake`)
     judge: TurnJudge | None = None  # endpoint.mode smart-turn: the end-of-turn model
     denoise: NoiseSuppressor | None = None  # audio.noise_suppression, after the echo canceller
+    wake_check: WakeCheck | None = None  # wake.verify: confirms a fire on the ASR worker
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ class Assistant:
         actions = stages.responder.actions
         self._ringer = actions.ringer if actions is not None else None
         self._bell: asyncio.Task[None] | None = None
+        self._check: tuple[TurnRecord, asyncio.Task[bool]] | None = None  # the fire being checked
         self._own_workers = workers is None
         self.workers = workers or StageWorkers.create()
         self._listen_worker = self.workers.listen
@@ -270,11 +273,15 @@ class Assistant:
         phase = self.phase
         return phase if isinstance(phase, Replying) and phase.turn is turn else None
 
-    def _work(self) -> set[asyncio.Task[None]]:
+    def _work(self) -> set[asyncio.Task[object]]:
         """What is running beside the listener: the reply, the bell."""
-        tasks = {self.phase.task} if isinstance(self.phase, Replying) else set()
+        tasks: set[asyncio.Task[object]] = (
+            {self.phase.task} if isinstance(self.phase, Replying) else set()
+        )
         if self._bell is not None:
             tasks.add(self._bell)
+        if self._check is not None:
+            tasks.add(self._check[1])
         return {task for task in tasks if not task.done()}
 
     @property
@@ -388,8 +395,56 @@ class Assistant:
         await self._interrupt()
         turn = self._new_turn(event.hit, turn_id)
         await self._start_request(turn, event.listening, event.lead_in)
-        if isinstance(self.phase, Recording) and "wake" in self.settings.earcons:
+        if not isinstance(self.phase, Recording):
+            return
+        check = self.stages.wake_check
+        if check is not None and check.applies(event.hit.model) and len(event.heard):
+            task = asyncio.create_task(self._check_wake(turn, event, check))
+            self._check = (turn, task)
+        elif "wake" in self.settings.earcons:
             self._in_background(self.speaker.play(wake_earcon()))
+
+    async def _check_wake(self, turn: TurnRecord, event: Woke, check: WakeCheck) -> bool:
+        """The second stage (wake.verify) on the audio before the fire, on the ASR worker while
+        the request records (nothing is lost). A rejected fire ends the recording silently; a
+        check that fails or takes too long lets the wake word through (never deaf). The wake
+        earcon waits for the answer, so a rejected fire makes no sound at all."""
+        audio = int16_to_float(event.heard)
+        try:
+            verdict = await asyncio.wait_for(
+                self._asr_worker.run(check.check, audio, event.hit.model), WAKE_CHECK_TIMEOUT
+            )
+        except Exception as exc:
+            why = "took too long" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}"
+            log.warning("turn %d: wake check %s (%s); taking the wake word", turn.turn_id, why, exc)
+            accepted = True
+        else:
+            accepted = verdict.accepted
+            if accepted:
+                log.debug("turn %d: wake check score %.2f", turn.turn_id, verdict.score)
+        phase = self.phase
+        ours = isinstance(phase, Recording) and phase.turn is turn
+        if not accepted:
+            log.info(
+                "turn %d: wake word %s (%.2f) rejected by the check: score %.2f < %.2f, heard %r",
+                turn.turn_id, event.hit.model, event.hit.score, verdict.score, check.threshold,
+                verdict.heard,
+            )  # fmt: skip
+            if ours:
+                assert isinstance(phase, Recording)
+                self._set_phase(Idle())
+                self._in_background(_drop(phase.utterance))
+        elif ours and "wake" in self.settings.earcons:
+            self._in_background(self.speaker.play(wake_earcon()))
+        return accepted
+
+    async def _wake_confirmed(self, turn: TurnRecord) -> bool:
+        """The recording of `turn` ends: wait for its wake check, if one is still running."""
+        if self._check is None or self._check[0] is not turn:
+            return True
+        task = self._check[1]
+        self._check = None
+        return await task
 
     async def _start_request(
         self, turn: TurnRecord, listening: Listening, lead_in: list[AudioFrame]
@@ -407,6 +462,8 @@ class Assistant:
 
     async def _end_recording(self, phase: Recording, decision: Decision) -> None:
         turn, endpointer = phase.turn, phase.listening.endpointer
+        if not await self._wake_confirmed(turn):
+            return  # rejected: the check has ended the recording
         turn.endpoint_at = turn.mark()
         turn.endpoint = str(decision)
         turn.recording_seconds = endpointer.elapsed
@@ -613,6 +670,8 @@ class Assistant:
     async def close(self) -> None:
         await self._interrupt()
         self._silence_bell()
+        if self._check is not None:
+            self._check[1].cancel()
         for task in list(self._background):
             task.cancel()
         if self._own_workers:
@@ -621,6 +680,13 @@ class Assistant:
 
 def _turn_id(phase: Phase) -> int | None:
     return phase.turn.turn_id if isinstance(phase, Recording | Replying) else None
+
+
+async def _drop(utterance: Utterance) -> None:
+    """Finish an utterance nobody will answer (the decoder resets), waited for like the other
+    background work, so the process never exits with the ASR thread inside the model."""
+    with contextlib.suppress(Exception):
+        await utterance.finish()
 
 
 def _log_failure(future: concurrent.futures.Future[None]) -> None:

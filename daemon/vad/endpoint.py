@@ -12,7 +12,9 @@ Three modes (`endpoint.mode`):
   answer is read with the partial transcript (daemon/vad/wording.py), a ladder of hangovers:
   text ending on a word that needs more ("for", "的", a number) waits the long one
   (`unfinished_silence_seconds`); judge yes and finished text end at once; finished text alone
-  ends at `finished_silence_seconds`; judge yes without text at `silence_seconds`.
+  ends at `finished_silence_seconds`; judge yes without text at `silence_seconds`. A partial
+  the ASR marks unsure (still decoding, or decoded unsurely: daemon.asr.base.UNSURE_MARK) reads
+  as unfinished, so a misheard or completed stretch ("番我。", "Open the door.") waits too.
   The judge alone is not enough: on synthetic voices it hears "set a timer for" + 0.2 s of
   silence as finished (P ~0.9, scripts/bench endpointing), which cut 69 of 84 paused requests.
 """

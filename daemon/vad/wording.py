@@ -6,13 +6,16 @@ that ends on such a word is UNFINISHED whatever the audio sounds like; one that 
 anything else is FINISHED; no transcript yet is UNKNOWN. A number at the end counts as
 unfinished: "set an alarm for seven" then only waits the longer hangover, while "remind me
 at 9 ... to take my pills" is not cut. Whisper's punctuation helps: a trailing comma or
-ellipsis reads as unfinished.
+ellipsis reads as unfinished, and so does the ASR's own unsure mark (daemon.asr.base.UNSURE_MARK:
+words it is still decoding or unsure of).
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+
+from daemon.asr.base import UNSURE_MARK
 
 
 class TextSignal(StrEnum):
@@ -38,7 +41,7 @@ CONTINUATION_ENDINGS_ZH = (
     "帮我", "请", "个", "到", "从", "对", "让", "叫", "或者", "还是", "等于", "加", "减",
 )  # fmt: skip
 _ZH_NUMERALS = "零一二两三四五六七八九十百千万"
-_UNFINISHED_MARKS = (",", "，", "、", "...", "…", "-", "—", ":", "：")
+_UNFINISHED_MARKS = (",", "，", "、", "...", "…", UNSURE_MARK, "-", "—", ":", "：")
 _TRAILING_MARKS = " \t\n.,!?;:。，！？；：、…\"'“”‘’-—()（）"
 _WORD = re.compile(r"[a-z0-9']+")
 

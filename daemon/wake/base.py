@@ -51,3 +51,28 @@ class SharesModels(Protocol):
     copy in memory), with its own state and threshold. Both must be called from one thread."""
 
     def sibling(self, threshold: float) -> WakeDetector: ...
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """A second-stage check's answer on one fire: `score` against its threshold, and what it
+    heard there (for the log)."""
+
+    accepted: bool
+    score: float
+    heard: str = ""
+
+
+class WakeCheck(Protocol):
+    """A second stage that confirms a fire on the audio before it (daemon.wake.verify). Slow
+    (a model run): called on the ASR worker, never the event loop or the listener."""
+
+    threshold: float
+
+    def applies(self, wake_model: str) -> bool:
+        """Whether fires of this wake model are checked at all."""
+        ...
+
+    def check(self, audio: np.ndarray, wake_model: str) -> CheckVerdict:
+        """`audio`: float32 16 kHz, the seconds before the fire."""
+        ...

@@ -27,6 +27,7 @@ from tests.bench import (
     serve_bench,
     tts_bench,
     wake_bench,
+    wake_score,
     wake_verify,
     wyoming_bench,
 )
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[AudioBuilder], dict[str, object]]] = {
     "serve": serve_bench.run,
     "wake": wake_bench.run,
     "wake-verify": wake_verify.run,
+    "wake-score": wake_score.run,
     "asr": asr_bench.run,
     "asr-tuning": asr_tuning.run,
     "web-console": console_bench.run,

@@ -290,6 +290,7 @@ def judge_answers(rows: list[tuple[Clip, Ended]]) -> dict[str, object]:
 
 
 SMART = EndpointSettings(mode="smart-turn")
+SMART_045 = EndpointSettings(mode="smart-turn", finished_silence_seconds=0.45)
 # name -> (settings, partial transcripts from: None, "pocketsphinx" or "whisper")
 MODES: dict[str, tuple[EndpointSettings, str | None]] = {
     "fixed-0.4s": (EndpointSettings(mode="fixed", silence_seconds=0.4), None),
@@ -300,6 +301,9 @@ MODES: dict[str, tuple[EndpointSettings, str | None]] = {
     "smart-turn (no partials)": (SMART, None),
     "smart-turn + pocketsphinx partials": (SMART, "pocketsphinx"),
     "smart-turn + whisper partials": (SMART, "whisper"),
+    # the default before finished text the judge doubts ended at 0.3 s (scripts/bench endpointing)
+    "smart-turn + pocketsphinx partials, finished 0.45 s": (SMART_045, "pocketsphinx"),
+    "smart-turn + whisper partials, finished 0.45 s": (SMART_045, "whisper"),
 }
 
 

@@ -215,9 +215,15 @@ def rss_mb() -> dict[str, float]:
 
 
 def _second_stage(positives: int, hours: float) -> dict[str, object]:
-    from tests.bench.wake_verify import run_check  # imports this module
+    """Both second stages measured: free decoding (wake-verify) and scoring (wake-score, the
+    one wake.verify: whisper runs)."""
+    from tests.bench.wake_score import run_scoring  # these import this module
+    from tests.bench.wake_verify import run_check
 
-    return run_check(positives, hours)
+    return {
+        "scoring (wake.verify whisper)": run_scoring(positives, hours),
+        "free_decoding": run_check(positives, hours),
+    }
 
 
 def run(audio: AudioBuilder, positives: int = 100, hours: float = 1.0) -> dict[str, object]:

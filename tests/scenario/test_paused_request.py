@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from daemon.asr.base import Transcript
+from daemon.asr.base import UNSURE_MARK, Transcript
 from daemon.audio.frames import SAMPLE_RATE
 from daemon.config import Deadlines, EndpointSettings
 from daemon.turn.machine import TurnSettings
@@ -108,3 +108,25 @@ def test_a_finished_request_ends_at_the_first_question() -> None:
     [turn] = rig.turns
     assert turn.asr_text == "what time is it"
     assert turn.endpoint_delay <= 0.25
+
+
+def slow_stretch_asr(decode_seconds: float) -> StretchAsr:
+    """Like `stretch_asr`, but the first stretch takes `decode_seconds` to decode, and meanwhile
+    the partial is the unsure mark (as Whisper's session says while it decodes)."""
+    start = 0.3 + SPEECH_1 + 0.3
+    done = start + decode_seconds
+    return StretchAsr(at=[start, done, done + PAUSE + SPEECH_2], texts=[UNSURE_MARK, FIRST, WHOLE])
+
+
+@pytest.mark.parametrize("realtime", [False, True], ids=["file", "realtime"])
+def test_a_slow_decode_in_the_pause_does_not_let_the_judge_alone_end_the_turn(
+    realtime: bool,
+) -> None:
+    # the pause's text ("... for") comes 1.2 s into it, long after the judge's yes alone would
+    # have ended the turn (silence_seconds) had the partial said nothing meanwhile
+    asr = slow_stretch_asr(decode_seconds=0.9)
+    rig = Rig(asr=asr, settings=SMART, judge=SureJudge())  # type: ignore[arg-type]
+    rig.run(paused_request(), realtime=realtime)
+    [turn] = rig.turns
+    assert turn.asr_text == WHOLE
+    assert turn.recording_seconds > 0.3 + SPEECH_1 + PAUSE + SPEECH_2

@@ -93,7 +93,7 @@ def test_a_pause_judged_unfinished_stays_inside_one_recording(pause_chunks: int)
 
 def test_threshold_is_inclusive_and_configurable() -> None:
     at = SMART.model_copy(update={"complete_threshold": 0.7})
-    probs = n(10, SPEECH) + n(10, SILENCE)
+    probs = n(10, SPEECH) + n(9, SILENCE)  # short of the finished hangover (0.3 s)
     assert end_index(Endpointer(at, judge=ScriptedJudge([0.7])), probs, partial=FINISHED) == 16
     assert end_index(Endpointer(at, judge=ScriptedJudge([0.69])), probs, partial=FINISHED) is None
 
@@ -110,7 +110,7 @@ def test_a_finished_partial_that_the_judge_doubts_ends_at_the_finished_hangover(
     judge = ScriptedJudge([0.1])
     ep = Endpointer(SMART, judge=judge)
     probs = n(10, SPEECH) + n(60, SILENCE)
-    assert end_index(ep, probs, partial=FINISHED) == 10 + 14  # 15 * 0.032 = 0.48 s >= 0.45 s
+    assert end_index(ep, probs, partial=FINISHED) == 10 + 9  # 10 * 0.032 = 0.32 s >= 0.3 s
 
 
 def test_the_judge_is_not_asked_before_speech_has_started() -> None:

@@ -50,6 +50,10 @@ UNFINISHED, FINISHED, UNKNOWN = TextSignal.UNFINISHED, TextSignal.FINISHED, Text
         ("打开客厅的灯。", FINISHED),
         ("二加二等于几", FINISHED),
         ("明天会下雨吗", FINISHED),
+        # the ASR is unsure of its last words, or still decoding them (daemon.asr.base)
+        ("番我。…", UNFINISHED),
+        ("Open the door.…", UNFINISHED),
+        ("…", UNFINISHED),
         # nothing heard (yet)
         ("", UNKNOWN),
         ("  ", UNKNOWN),
@@ -89,7 +93,8 @@ def ends_after(answer: float, heard: str, during_speech: bool = True) -> float |
     [
         (0.9, "what time is it", 0.224),  # judge yes, finished text: at the first question
         (0.9, "现在几点", 0.224),
-        (0.2, "what time is it", 0.448 + HOP),  # text alone: the finished hangover (0.45)
+        (0.2, "what time is it", 0.288 + HOP),  # text alone: the finished hangover (0.3)
+        (0.99, "What time is it?…", 1.312),  # the ASR is unsure of its words: the long one
         (0.9, "", 0.608),  # judge alone: the plain hangover (0.6)
         (0.2, "", 1.312),  # nothing says finished: the long hangover (1.3)
         (0.99, "set a timer for", 1.312),  # unfinished text overrules the judge

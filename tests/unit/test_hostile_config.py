@@ -69,6 +69,10 @@ CASES: dict[str, tuple[str, str, str, str, list[str]]] = {
                                    "voiced.yaml", "", [f"more than {MAX_DEPTH} levels"]),
     "not UTF-8": ("", "name: \xff\xfe\n", "persona.yaml", "", ["UTF-8"]),
     "persona is a folder": ("persona: folder\n", GOOD, "folder", "", ["folder"]),
+    "wake.verify unknown": ("wake: {verify: maybe}\n", GOOD, "voiced.yaml", "wake.verify",
+                            ["'off' or 'whisper'"]),
+    "wake.verify_threshold > 0": ("wake: {verify_threshold: 0.5}\n", GOOD, "voiced.yaml",
+                                  "wake.verify_threshold", ["less than or equal to 0"]),
 }  # fmt: skip
 
 

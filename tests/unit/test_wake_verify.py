@@ -104,3 +104,47 @@ def test_the_whole_phrase_needs_every_syllable() -> None:
     assert says_wake_phrase("你好，小智。", "ni hao xiao zhi")
     assert not says_wake_phrase("小智", "ni hao xiao zhi")
     assert not says_wake_phrase("你好吗小智", "ni hao xiao zhi")
+
+
+# --- the scoring check's wiring (wake.verify: whisper) ------------------------------------------
+
+
+def test_verify_off_builds_no_check() -> None:
+    from daemon.config import WakeSettings
+
+    assert verify.make_wake_check(WakeSettings(), object(), "voiced.yaml") is None
+
+
+def test_verify_whisper_with_another_asr_is_a_config_error() -> None:
+    from daemon.config import WakeSettings
+    from daemon.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        verify.make_wake_check(WakeSettings(verify="whisper"), object(), "voiced.yaml")
+    assert caught.value.field == "wake.verify" and "asr.backend whisper" in str(caught.value)
+
+
+def test_a_lazily_loaded_whisper_is_loaded_by_the_first_check_only() -> None:
+    from daemon.asr.lazy import LazyTranscriber
+    from daemon.asr.whisper import WhisperTranscriber
+
+    loaded: list[bool] = []
+
+    class Loaded(WhisperTranscriber):
+        def __init__(self) -> None:  # no model: only `model` is read
+            loaded.append(True)
+
+        @property
+        def model(self) -> object:
+            return "the model"
+
+    lazy = LazyTranscriber("whisper", Loaded)
+    model_of = verify.whisper_model_of(lazy)
+    assert model_of is not None and loaded == []
+    assert model_of() == "the model" and model_of() == "the model" and loaded == [True]
+    assert verify.whisper_model_of(LazyTranscriber("pocketsphinx", Loaded)) is None
+
+
+def test_the_check_only_applies_to_wake_words_whose_phrase_it_knows() -> None:
+    check = verify.WhisperPhraseCheck(lambda: None, -4.0, 300)
+    assert check.applies("ni_hao_xiao_zhi") and not check.applies("hey_jarvis")
