@@ -55,6 +55,7 @@ MAX_UTTERANCE_SECONDS = 30.0  # one encoder window; the endpointer's cap is far 
 MIN_SAMPLES = 1600  # 100 ms: less is never a word
 NO_SPEECH_PROB = 0.6  # faster-whisper's rule: silent if this likely and the text improbable
 LOW_LOGPROB = -1.0
+GUESSED_LOGPROB = -1.8  # below this a stretch is a guess, not speech (see `Attempt.guessed`)
 MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
 PAD_SECONDS = 0.5  # silence after the speech inside the window
 # A stretch decoded less surely is unsure in the partial (see partial_of). Mandarin's tokens are
@@ -196,6 +197,14 @@ class Attempt:
         return self.no_speech_prob > NO_SPEECH_PROB and self.logprob < LOW_LOGPROB
 
     @property
+    def guessed(self) -> bool:
+        """So improbable that Whisper made it up. Without a prompt it turned the wake phrase's
+        tail (1.3 s after the listener's cut) into "要不要去" at -2.15 and "要不" at -1.86; the
+        32 speaker-3 requests never went below -0.8 clean, -1.4 at 10 dB, -1.63 at 5 dB (a
+        stretch that was garbage anyway)."""
+        return self.logprob < GUESSED_LOGPROB
+
+    @property
     def needs_fallback(self) -> bool:
         """A loop or an improbable text: worth another try at a higher temperature."""
         return not self.silent and (repetitive(self.text) or self.logprob < LOW_LOGPROB)
@@ -253,6 +262,7 @@ class WhisperDecoder:
         )
         if (
             attempt.silent
+            or attempt.guessed
             or repetitive(attempt.text)
             or guessed_in_another_script(attempt.text, language, attempt.logprob)
         ):

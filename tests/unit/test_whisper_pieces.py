@@ -142,6 +142,11 @@ def test_persona_reload_to_a_language_the_asr_cannot_hear_keeps_the_old_one(
 # --- text --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("logprob", "guessed"), [(-2.15, True), (-1.81, True), (-1.63, False)])
+def test_a_very_improbable_stretch_is_a_guess(logprob: float, guessed: bool) -> None:
+    assert Attempt("要不要去", logprob, no_speech_prob=0.36).guessed is guessed
+
+
 @pytest.mark.parametrize(
     ("text", "language", "logprob", "dropped"),
     [
