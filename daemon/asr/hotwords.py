@@ -141,11 +141,9 @@ def _restore_one(
         return text
     n = len(wanted)
     han = any(unit.han for unit in wanted)
+    found = units(text, sounds=han)
     index = 0
-    while True:
-        found = units(text, sounds=han)
-        if index + n > len(found):
-            return text
+    while index + n <= len(found):
         span = found[index : index + n]
         start, end = span[0].start, span[-1].end
         contiguous = all(_joined(text, a, b) for a, b in zip(span, span[1:], strict=False))
@@ -156,9 +154,11 @@ def _restore_one(
             and (not han or _allowed(text, start, end, how, hotword))
         ):
             text = text[:start] + hotword + text[end:]
+            found = units(text, sounds=han)  # positions after the span moved
             index += n  # the hotword's own units: never looked at again
         else:
             index += 1
+    return text
 
 
 def restore_hotwords(
