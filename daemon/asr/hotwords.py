@@ -25,9 +25,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-from daemon.wake.verify import NEAR_SYLLABLES, syllables
+from daemon.asr.han_sounds import is_word, sound
+from daemon.wake.verify import NEAR_SYLLABLES
 
 _UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z]+")
 # Words that may stand next to a name said as an address.
@@ -60,26 +60,16 @@ class Unit:
     tone: str = ""  # a character's tone digit (5: neutral)
 
 
-@lru_cache(maxsize=8192)
-def _sound(character: str) -> tuple[str, str]:
-    """(toneless pinyin, tone digit) of one Han character; ("", "") if pypinyin cannot read it."""
-    from pypinyin import Style, lazy_pinyin
-
-    said = syllables(character)
-    [toned] = lazy_pinyin(character, style=Style.TONE3, neutral_tone_with_five=True)
-    return (said[0], toned[-1]) if said and toned[-1:].isdigit() else ("", "")
-
-
 def units(text: str, sounds: bool = True) -> list[Unit]:
     """The text's characters and words; `sounds` False leaves Han characters unread, so a
-    Latin-only hotword never loads pypinyin (its dictionaries cost ~60 MB of RSS)."""
+    Latin-only hotword never loads the sound table (daemon/asr/han_sounds.py, ~4 MB)."""
     out = []
     for match in _UNIT.finditer(text):
         piece = match.group()
         if piece.isascii():
             out.append(Unit(match.start(), match.end(), piece.lower(), han=False))
         else:
-            key, tone = _sound(piece) if sounds else ("", "")
+            key, tone = sound(piece) if sounds else ("", "")
             out.append(Unit(match.start(), match.end(), key, han=True, tone=tone))
     return out
 
@@ -116,11 +106,9 @@ def _match(
 
 def _inside_a_longer_word(text: str, start: int, end: int) -> bool:
     """The span is part of a longer word pypinyin knows (晓之以理): a word, not the name."""
-    from pypinyin.phrases_dict import phrases_dict
-
     for length in range(end - start + 1, end - start + 1 + _LONGEST_WORD):
         for first in range(max(0, end - length), min(start, len(text) - length) + 1):
-            if text[first : first + length] in phrases_dict:
+            if is_word(text[first : first + length]):
                 return True
     return False
 
