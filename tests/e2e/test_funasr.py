@@ -67,7 +67,7 @@ GOLDEN = {
     "sensevoice-small": "唞斬袥嗇懹熒懄㥊罸朏陈廥驌㽒橆飏醔㥊硔夑峫龿償刁驌㗣噹嫑叀驌伎㕼刁珫轧瑸橆襏趃雕偈開䁎鸣鯨搭㯲叀忍㽒徛粧卍",  # noqa: E501
 }
 GOLDEN_SENSEVOICE_LANGUAGE = None  # the random model emitted no language tag first
-GOLDEN_TURN = "都提。气、关关个？怎me hey唱。个？今，点、奶、么？是。是。Me放、客？小气气、气、上，上，我。小、是。卧室。"  # noqa: E501 (what the turn in `voiced run` heard)
+GOLDEN_TURN = "都嗯，客关关个？现。Tihey都个？七么？醒，客？ Me me呢，那、上，hey好气上，上，小、今，打？"  # noqa: E501 (what the turn in `voiced run` heard)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -358,8 +358,8 @@ def _config(tmp_path: Path, tiny: Path, packaged: Path, **funasr: object) -> Pat
     models = tmp_path / "models"
     models.mkdir()
     (models / "funasr").symlink_to(tiny / "funasr")
-    for asset in PACKAGED_ASSETS:
-        (models / asset.folder).symlink_to(packaged / asset.folder)
+    for folder in dict.fromkeys(asset.folder for asset in PACKAGED_ASSETS):  # shared folders once
+        (models / folder).symlink_to(packaged / folder)
     options = ", ".join(f"{key}: {str(value).lower()}" for key, value in funasr.items())
     # A Mandarin persona (Paraformer understands only Mandarin) whose name is still the hotword
     # the golden transcripts were made with.

@@ -39,7 +39,7 @@ def speech_then_pause(seconds: float = 1.0, pause: float = 0.6) -> np.ndarray:
 
 def session_saying(*said: Decoded) -> tuple[_Session, ScriptedDecoder]:
     decoder = ScriptedDecoder(list(said))
-    session = _Session(decoder, "", WhisperSettings())  # type: ignore[arg-type]
+    session = _Session(decoder, "", WhisperSettings(), [])  # type: ignore[arg-type]
     decoder.session = session
     return session, decoder
 
