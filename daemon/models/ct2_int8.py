@@ -55,9 +55,7 @@ class Variable:
     def quantizable(self) -> bool:
         """A linear or embedding weight matrix: what CTranslate2 quantizes when it loads a float
         model as int8 (convolution weights, rank 3, it keeps as floats)."""
-        return (
-            self.name.endswith("/weight") and self.dtype_id in FLOAT_IDS and len(self.shape) == 2
-        )
+        return self.name.endswith("/weight") and self.dtype_id in FLOAT_IDS and len(self.shape) == 2
 
 
 @dataclass(frozen=True)
@@ -125,13 +123,15 @@ def _write_string(out: BinaryIO, text: str) -> None:
     out.write(data)
 
 
-def _write_variable_head(out: BinaryIO, name: str, shape: tuple[int, ...], dtype_id: int) -> None:
+def _write_variable_head(
+    out: BinaryIO, name: str, shape: tuple[int, ...], dtype_id: int, size: int
+) -> None:
+    """A variable's name, shape, type and byte count, as read_header reads them."""
     _write_string(out, name)
     out.write(struct.pack("B", len(shape)))
     out.write(struct.pack("I" * len(shape), *shape))
     out.write(struct.pack("B", dtype_id))
-    itemsize = 1 if dtype_id == INT8_ID else np.dtype(FLOAT_IDS.get(dtype_id, np.float32)).itemsize
-    out.write(struct.pack("I", int(np.prod(shape, dtype=np.int64)) * itemsize))
+    out.write(struct.pack("I", size))
 
 
 def _row_steps(source: BinaryIO, var: Variable) -> Iterator[np.ndarray]:
@@ -146,24 +146,22 @@ def _row_steps(source: BinaryIO, var: Variable) -> Iterator[np.ndarray]:
 
 
 def _copy(source: BinaryIO, out: BinaryIO, var: Variable) -> None:
-    _write_string(out, var.name)
-    out.write(struct.pack("B", len(var.shape)))
-    out.write(struct.pack("I" * len(var.shape), *var.shape))
-    out.write(struct.pack("B", var.dtype_id))
-    out.write(struct.pack("I", var.size))
+    _write_variable_head(out, var.name, var.shape, var.dtype_id, var.size)
     source.seek(var.offset)
     out.write(source.read(var.size))
 
 
 def _quantize(source: BinaryIO, out: BinaryIO, var: Variable) -> None:
+    """int8 values (one byte each) and then the rows' float32 scales as `<name>_scale`."""
+    int8_size = int(np.prod(var.shape, dtype=np.int64))
+    _write_variable_head(out, var.name, var.shape, INT8_ID, int8_size)
     scales = []
-    _write_variable_head(out, var.name, var.shape, INT8_ID)
     for rows in _row_steps(source, var):
         quantized, scale = quantize_rows(rows)
         out.write(quantized.tobytes())
         scales.append(scale)
     scale_all = np.concatenate(scales)
-    _write_variable_head(out, var.name + "_scale", scale_all.shape, FLOAT32_ID)
+    _write_variable_head(out, var.name + "_scale", scale_all.shape, FLOAT32_ID, scale_all.nbytes)
     out.write(scale_all.tobytes())
 
 

@@ -143,18 +143,27 @@ def guarded_protocol(header_seconds: float, max_connections: int) -> type[H11Pro
     return GuardedH11Protocol
 
 
-def server_config(app: Starlette, serve: ServeSettings, **kwargs: Any) -> uvicorn.Config:
-    """uvicorn's config for `app` with the guards above (kwargs: host, port, lifespan ...)."""
-    cap = connection_cap(serve.max_connections, raise_descriptor_limit())
+def guarded_config(
+    app: Starlette, header_seconds: float, max_connections: int, **kwargs: Any
+) -> uvicorn.Config:
+    """uvicorn's config for `app` with the guards above: the head deadline, the connection cap
+    (kept under the descriptor limit in force), small request heads (kwargs: host, port ...)."""
+    soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return uvicorn.Config(
         app,
-        http=guarded_protocol(serve.header_seconds, cap),
+        http=guarded_protocol(header_seconds, connection_cap(max_connections, soft_limit)),
         log_config=None,
         access_log=False,
-        timeout_keep_alive=min(5, int(serve.header_seconds) or 1),
+        timeout_keep_alive=min(5, int(header_seconds) or 1),
         h11_max_incomplete_event_size=64 * 1024,  # request line and headers
         **kwargs,
     )
+
+
+def server_config(app: Starlette, serve: ServeSettings, **kwargs: Any) -> uvicorn.Config:
+    """`voiced serve`'s config: the guards, after raising the descriptor limit to its hard one."""
+    raise_descriptor_limit()
+    return guarded_config(app, serve.header_seconds, serve.max_connections, **kwargs)
 
 
 async def serve_guarded(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:

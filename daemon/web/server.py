@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
 import socket
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
 
-from daemon.serve.server import connection_cap, guarded_protocol
+from daemon.serve.server import guarded_config
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +34,12 @@ class ConsoleServer(uvicorn.Server):
         header_seconds: float = HEADER_SECONDS,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
-        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        config = uvicorn.Config(
+        config = guarded_config(
             app,
+            header_seconds,
+            max_connections,
             host=host,
             port=port,
-            http=guarded_protocol(header_seconds, connection_cap(max_connections, soft_limit)),
-            timeout_keep_alive=min(5, int(header_seconds) or 1),
-            h11_max_incomplete_event_size=64 * 1024,  # request line and headers
-            log_config=None,
-            access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
         )
