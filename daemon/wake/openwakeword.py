@@ -24,6 +24,7 @@ import numpy as np
 from daemon.audio.frames import FRAME_SAMPLES
 from daemon.config import WakeSettings
 from daemon.models.errors import ModelMissing
+from daemon.models.oww_onnx import make_copies, usable_copy
 from daemon.models.verify import (
     PACKAGED_FETCH,
     check_scores,
@@ -76,6 +77,7 @@ def resolve_model(spec: str, models_dir: Path) -> Path:
     its file in the package; anything else is a path to a model file."""
     if spec in PRETRAINED:
         path = models_dir / "openwakeword" / f"{PRETRAINED[spec]}.tflite"
+        path = usable_copy(path) or path  # the ONNX copy: no LiteRT in the listening process
     elif packaged_model(spec) is not None:
         path = packaged_model(spec)  # type: ignore[assignment]
     else:
@@ -99,6 +101,15 @@ def shared_features_paths(
     all_onnx = all(path.suffix == ".onnx" for path in classifiers)
     paths = feature_models("onnx" if fetched and all_onnx else "tflite", models_dir)
     return Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"])
+
+
+def make_pretrained_copies(models_dir: Path) -> list[Path]:
+    """ONNX copies of the fetched pretrained classifiers (see daemon.models.oww_onnx)."""
+    folder = models_dir / "openwakeword"
+    tflites = [folder / f"{name}.tflite" for name in PRETRAINED.values()]
+    paths = feature_models("tflite", models_dir)
+    features = Path(paths["melspec_model_path"]), Path(paths["embedding_model_path"])
+    return make_copies([p for p in tflites if p.is_file()], features)
 
 
 def shared_features(models_dir: Path) -> FeatureModels:

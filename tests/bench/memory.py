@@ -69,7 +69,6 @@ _COMMON_STEPS: list[tuple[str, str]] = [
         "from daemon.config import default_models_dir as d; j = make_judge(d()); "
         "j.probability(numpy.zeros(16000, 'float32'))",
     ),
-    ("LiteRT", "import ai_edge_litert.interpreter"),
     (
         "wake detector",
         "from daemon.wake import make_wake_detector; "

@@ -92,11 +92,10 @@ def wake_peak(raw: bytes, models_dir: Path) -> float:
     """The wake word's best score on what the microphone source delivered."""
     samples = np.frombuffer(raw[: len(raw) // 2 * 2], dtype=np.int16)
     detector = OpenWakeWord(WakeSettings(), models_dir)
-    frames = range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES)
-    return max(
-        (max(detector.scores(samples[i : i + FRAME_SAMPLES]).values(), default=0.0) for i in frames),
-        default=0.0,
-    )
+    best = 0.0
+    for i in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        best = max([best, *detector.scores(samples[i : i + FRAME_SAMPLES]).values()])
+    return best
 
 
 def no_turn_diagnosis(daemon: LiveDaemon, mic_raw: Path, models_dir: Path) -> str:

@@ -41,7 +41,7 @@ def test_scores_equal_openwakewords_own(audio: AudioBuilder, models_dir: Path) -
 
     ours = OpenWakeWord(WakeSettings(), models_dir)
     theirs = Model(
-        wakeword_models=[str(resolve_model("hey_jarvis", models_dir))],
+        wakeword_models=[str(models_dir / "openwakeword" / "hey_jarvis_v0.1.tflite")],
         inference_framework="tflite",
         **feature_models("tflite", models_dir),
     )
