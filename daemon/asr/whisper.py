@@ -58,6 +58,7 @@ LOW_LOGPROB = -1.0
 GUESSED_LOGPROB = -1.8  # below this a stretch is a guess, not speech (see `Attempt.guessed`)
 MAX_COMPRESSION = 2.4  # text that compresses better than this is a repetition loop
 PAD_SECONDS = 0.5  # silence after the speech inside the window
+EARLY_PAUSE_SECONDS = 0.15  # a stretch is decoded this far into a pause (see _Session)
 # A stretch decoded less surely is unsure in the partial (see partial_of). Mandarin's tokens are
 # single characters among many homophones, so its sure decodes score lower than English ones.
 PARTIAL_MIN_LOGPROB = {"en": -0.6, "zh": -0.8}
@@ -312,8 +313,14 @@ class PauseFinder:
 
     FRAME = 320
 
-    def __init__(self, pause_seconds: float = 0.3, min_speech_seconds: float = 0.6) -> None:
+    def __init__(
+        self,
+        pause_seconds: float = 0.3,
+        min_speech_seconds: float = 0.6,
+        early_seconds: float = EARLY_PAUSE_SECONDS,
+    ) -> None:
         self._pause_frames = round(pause_seconds * SAMPLE_RATE / self.FRAME)
+        self._early_frames = round(early_seconds * SAMPLE_RATE / self.FRAME)
         self._min_speech = round(min_speech_seconds * SAMPLE_RATE / self.FRAME)
         self.levels: list[float] = []
 
@@ -342,6 +349,24 @@ class PauseFinder:
                 return start_frame + index + 1
         return None
 
+    def quiet_since(self, start_frame: int) -> int | None:
+        """Where the quiet run the audio now ends in began, once it is `early_seconds` long and
+        follows enough speech since `start_frame`; else None. A stretch that ends in a pause
+        ends with such a run: `pause_end` falls `pause_seconds` after its start."""
+        levels = self.levels[start_frame:]
+        if len(levels) < self._min_speech // 2 + self._early_frames:
+            return None
+        quiet = np.asarray(levels) <= self._quiet_level()
+        loud = np.flatnonzero(~quiet)
+        run_start = int(loud[-1]) + 1 if len(loud) else 0
+        if len(quiet) - run_start < self._early_frames or len(loud) < self._min_speech // 2:
+            return None
+        return start_frame + run_start
+
+    def all_quiet(self, start_frame: int, end_frame: int) -> bool:
+        levels = np.asarray(self.levels[start_frame:end_frame])
+        return bool(np.all(levels <= self._quiet_level())) if len(levels) else True
+
     def has_speech(self, start_frame: int, end_frame: int) -> bool:
         if len(self.levels) < 10:
             return True  # too little to judge: let the model decide
@@ -359,8 +384,26 @@ def partial_of(texts: list[str], latest: Decoded) -> str:
     return join_texts(texts) + (UNSURE_MARK if unsure else "")
 
 
+@dataclass(frozen=True)
+class _EarlyDecode:
+    """A stretch decoded at the start of a pause, before the pause is long enough to end it:
+    kept only if the stretch does end in that pause (nothing but quiet after `end`)."""
+
+    start: int  # PauseFinder frames: the stretch
+    quiet_from: int  # where the pause's quiet run began (one early decode per pause)
+    end: int  # the audio decoded: up to here
+    decoded: Decoded
+
+
 class _Session:
-    """One utterance: stretches decoded at pauses (fast final), the tail at finish()."""
+    """One utterance: stretches decoded at pauses (fast final), the tail at finish().
+
+    A stretch is decoded early, once `EARLY_PAUSE_SECONDS` of its pause have passed, and that
+    text stands if the pause goes on to end the stretch: the text comes ~0.15 s sooner than
+    decoding at the pause's end, while stretches still end only at real pauses (ending them at
+    0.15 s split sentences at short gaps and cost accuracy; see PauseFinder). A decode whose
+    stretch goes on is thrown away.
+    """
 
     def __init__(
         self, decoder: WhisperDecoder, prompt: str, settings: WhisperSettings, names: list[str]
@@ -374,6 +417,7 @@ class _Session:
         self._fed = 0
         self._done_frames = 0  # PauseFinder frames already decoded
         self._pauses = PauseFinder()
+        self._early: _EarlyDecode | None = None
         self._texts: list[str] = []
         self._language: str | None = None
         self.partial = ""  # what the stretches decoded so far said
@@ -396,29 +440,50 @@ class _Session:
 
     def _decode_finished_stretches(self) -> None:
         while (end := self._pauses.pause_end(self._done_frames)) is not None:
-            self._decode_frames(self._done_frames, end)
+            self._take(self._done_frames, end)
             self._done_frames = end
+        quiet_from = self._pauses.quiet_since(self._done_frames)
+        early = self._early
+        if quiet_from is not None and (early is None or early.quiet_from != quiet_from):
+            end = len(self._pauses.levels)
+            self._early = None
+            decoded = self._decode(self._done_frames, end)
+            if decoded is not None:  # the partial stays unsure: the stretch may go on
+                self._early = _EarlyDecode(self._done_frames, quiet_from, end, decoded)
 
-    def _decode_frames(self, start: int, end: int | None) -> None:
+    def _take(self, start: int, end: int | None) -> None:
+        """The stretch [start, end) is finished: its early decode if that heard all of its
+        speech (the same start, nothing but quiet after what it decoded), else a decode now."""
+        early, self._early = self._early, None
+        last = len(self._pauses.levels) if end is None else end
+        if early is not None and early.start == start and self._pauses.all_quiet(early.end, last):
+            decoded: Decoded | None = early.decoded
+        else:
+            decoded = self._decode(start, end)
+        if decoded is not None:
+            self._texts.append(decoded.text)
+            self._language = decoded.language
+            self.partial = partial_of(self._texts, decoded)
+
+    def _decode(self, start: int, end: int | None) -> Decoded | None:
+        """The stretch's text, or None if it holds no speech (or too little to be a word)."""
         if not self._pauses.has_speech(start, end if end is not None else len(self._pauses.levels)):
-            return
+            return None
         stop = self._fed if end is None else end * PauseFinder.FRAME
         audio = self._audio[start * PauseFinder.FRAME : stop]
         if len(audio) < MIN_SAMPLES:
-            return
+            return None
         earlier = join_texts(self._texts) if self._condition else ""
         context = " ".join([self._prompt, earlier]).strip()
         self.partial = join_texts(self._texts) + UNSURE_MARK  # words heard, not decoded yet
-        decoded = self._decoder.decode(audio, context)
-        self._texts.append(decoded.text)
-        self._language = decoded.language
-        self.partial = partial_of(self._texts, decoded)
+        return self._decoder.decode(audio, context)
 
     def finish(self) -> Transcript:
         """The stretches' text with the persona's name and hotwords restored by their sound
         (the endpointer's partial text is left as decoded)."""
         if self._fed >= MIN_SAMPLES:
-            self._decode_frames(self._done_frames, None)
+            # The endpoint often comes inside a pause that has not yet ended its stretch.
+            self._take(self._done_frames, None)
         return Transcript(restore_hotwords(join_texts(self._texts), self._names), self._language)
 
 

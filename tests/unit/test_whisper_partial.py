@@ -87,3 +87,84 @@ def test_a_stretch_of_no_words_leaves_the_earlier_text_unmarked() -> None:
     session.feed(audio)
     session.feed(audio)
     assert session.partial == "what time is it"
+
+
+# --- the early decode: at 0.15 s into a pause, kept only if the pause ends the stretch ---------
+
+FRAME = 1280  # the daemon's 80 ms frames
+
+
+def tone(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (8000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+
+
+def quiet(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
+
+
+@dataclass
+class CountingDecoder:
+    """Answers every stretch with its length in seconds; records when (audio fed) each came."""
+
+    session: _Session | None = None
+    calls: list[tuple[float, float]] = field(default_factory=list)  # (fed s, stretch s)
+
+    def decode(self, audio: np.ndarray, prompt: str) -> Decoded:
+        assert self.session is not None
+        fed = self.session._fed / SAMPLE_RATE
+        self.calls.append((fed, len(audio) / SAMPLE_RATE))
+        return Decoded(f"{len(audio) / SAMPLE_RATE:.2f}s.", "en", -0.1)
+
+
+def counting_session() -> tuple[_Session, CountingDecoder]:
+    decoder = CountingDecoder()
+    session = _Session(decoder, "", WhisperSettings(), [])  # type: ignore[arg-type]
+    decoder.session = session
+    return session, decoder
+
+
+def feed_frames(session: _Session, audio: np.ndarray) -> list[str]:
+    """Feeds 80 ms frames; the partial after each."""
+    partials = []
+    for start in range(0, len(audio), FRAME):
+        session.feed(audio[start : start + FRAME])
+        partials.append(session.partial)
+    return partials
+
+
+def test_a_stretch_is_decoded_once_early_in_its_pause_and_that_text_stands() -> None:
+    session, decoder = counting_session()
+    partials = feed_frames(session, np.concatenate([quiet(0.4), tone(1.0), quiet(0.8)]))
+    assert len(decoder.calls) == 1
+    fed, _ = decoder.calls[0]
+    assert 1.4 + 0.15 <= fed < 1.4 + 0.3  # decoded before the pause could end the stretch
+    unsure_from = partials.index(UNSURE_MARK)
+    finished = next(i for i, p in enumerate(partials) if p and not p.endswith(UNSURE_MARK))
+    assert (finished - unsure_from) * FRAME / SAMPLE_RATE <= 0.25  # unsure until the pause ends
+    assert session.finish().text == partials[-1]
+    assert len(decoder.calls) == 1  # nothing left at the endpoint
+
+
+def test_a_short_gap_throws_the_early_decode_away_and_keeps_the_stretch_whole() -> None:
+    session, decoder = counting_session()
+    feed_frames(session, np.concatenate([quiet(0.4), tone(1.0), quiet(0.24), tone(0.8), quiet(0.8)]))
+    assert len(decoder.calls) == 2  # early in the gap (thrown away), early in the last pause
+    assert decoder.calls[0][1] < 1.8 < decoder.calls[1][1]  # the second heard the whole stretch
+    assert session.finish().text == f"{decoder.calls[1][1]:.2f}s."
+    assert len(decoder.calls) == 2
+
+
+def test_an_endpoint_inside_the_pause_takes_the_early_decode() -> None:
+    session, decoder = counting_session()
+    feed_frames(session, np.concatenate([quiet(0.4), tone(1.0), quiet(0.24)]))
+    assert len(decoder.calls) == 1 and session.partial == UNSURE_MARK
+    assert session.finish().text.endswith("s.")
+    assert len(decoder.calls) == 1
+
+
+def test_speech_after_the_early_decode_is_decoded_at_the_endpoint() -> None:
+    session, decoder = counting_session()
+    feed_frames(session, np.concatenate([quiet(0.4), tone(1.0), quiet(0.2), tone(0.5)]))
+    session.finish()
+    assert len(decoder.calls) == 2 and decoder.calls[1][1] >= decoder.calls[0][1] + 0.5
