@@ -148,7 +148,8 @@ def test_a_stretch_is_decoded_once_early_in_its_pause_and_that_text_stands() -> 
 
 def test_a_short_gap_throws_the_early_decode_away_and_keeps_the_stretch_whole() -> None:
     session, decoder = counting_session()
-    feed_frames(session, np.concatenate([quiet(0.4), tone(1.0), quiet(0.24), tone(0.8), quiet(0.8)]))
+    gap = [quiet(0.4), tone(1.0), quiet(0.24), tone(0.8), quiet(0.8)]
+    feed_frames(session, np.concatenate(gap))
     assert len(decoder.calls) == 2  # early in the gap (thrown away), early in the last pause
     assert decoder.calls[0][1] < 1.8 < decoder.calls[1][1]  # the second heard the whole stretch
     assert session.finish().text == f"{decoder.calls[1][1]:.2f}s."
