@@ -69,12 +69,12 @@ def reference_loop() -> Loop:
     from openwakeword.model import Model
 
     from daemon.config import WakeSettings, default_models_dir
-    from daemon.wake.openwakeword import feature_models, resolve_model, use_litert_as_tflite_runtime
+    from daemon.wake.openwakeword import feature_models, use_litert_as_tflite_runtime
 
     use_litert_as_tflite_runtime()
     models = default_models_dir()
-    model = Model(
-        wakeword_models=[str(resolve_model("hey_jarvis", models))],
+    model = Model(  # openWakeWord's own loop, on the official tflite file
+        wakeword_models=[str(models / "openwakeword" / "hey_jarvis_v0.1.tflite")],
         inference_framework="tflite",
         **feature_models("tflite", models),
     )

@@ -183,10 +183,10 @@ import sys
 from pathlib import Path
 models = Path(sys.argv[2])
 if sys.argv[1] == "openwakeword":
-    from daemon.wake.openwakeword import feature_models, resolve_model, use_litert_as_tflite_runtime
+    from daemon.wake.openwakeword import feature_models, use_litert_as_tflite_runtime
     use_litert_as_tflite_runtime()
     from openwakeword.model import Model
-    Model(wakeword_models=[str(resolve_model("hey_jarvis", models))],
+    Model(wakeword_models=[str(models / "openwakeword" / "hey_jarvis_v0.1.tflite")],
           inference_framework="tflite", **feature_models("tflite", models))
 else:
     from daemon.config import WakeSettings
