@@ -402,7 +402,9 @@ class _Session:
     text stands if the pause goes on to end the stretch: the text comes ~0.15 s sooner than
     decoding at the pause's end, while stretches still end only at real pauses (ending them at
     0.15 s split sentences at short gaps and cost accuracy; see PauseFinder). A decode whose
-    stretch goes on is thrown away.
+    stretch goes on is thrown away. The partial reads unsure while any stretch decodes; the
+    early text joins it when the pause ends the stretch, so the endpointer reads the same words
+    at the same audio time as before, without waiting for the decode there.
     """
 
     def __init__(
@@ -447,9 +449,13 @@ class _Session:
         if quiet_from is not None and (early is None or early.quiet_from != quiet_from):
             end = len(self._pauses.levels)
             self._early = None
-            decoded = self._decode(self._done_frames, end)
-            if decoded is not None:  # the partial stays unsure: the stretch may go on
+            before = self.partial
+            decoded = self._decode(self._done_frames, end)  # the partial is unsure meanwhile
+            if decoded is not None:
                 self._early = _EarlyDecode(self._done_frames, quiet_from, end, decoded)
+            # Its words wait for the pause to end the stretch; till then the partial says what
+            # it said before (the endpointer reads text older than the speech as no text).
+            self.partial = before
 
     def _take(self, start: int, end: int | None) -> None:
         """The stretch [start, end) is finished: its early decode if that heard all of its
