@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from daemon.models.oww_onnx import (
+    DenseNetwork,
     NotConvertible,
+    check_windows,
     onnx_copy,
     read_classifier,
     usable_copy,
@@ -74,12 +76,27 @@ def test_every_pretrained_copy_scores_as_litert_on_its_own_phrase(
             assert reference.max() > 0.9  # the phrase is there: the second network decided
 
 
-def test_hey_jarvis_has_a_second_network_and_random_checks_reach_it(folder: Path) -> None:
+def test_hey_jarvis_has_a_second_network_behind_its_threshold(folder: Path) -> None:
     classifier = read_classifier(folder / "openwakeword" / "hey_jarvis_v0.1.tflite")
     assert classifier.second is not None
     threshold, network = classifier.second
     assert threshold == pytest.approx(0.5)
     assert [layer.weight.shape for layer in network.layers] == [(64, 1536), (64, 64), (1, 64)]
+    # The windows the copy is checked on before it is written reach that network too.
+    first = [forward(classifier.first, w.reshape(-1)) for w in check_windows(16, np.zeros((0, 96)))]
+    assert 0.2 < np.mean(np.array(first) >= threshold) < 0.8
+
+
+def forward(network: DenseNetwork, x: np.ndarray) -> float:
+    """The dense network in plain numpy (an oracle independent of both runtimes)."""
+    for layer in network.layers:
+        x = layer.weight @ x + (layer.bias if layer.bias is not None else 0)
+        if layer.norm is not None:
+            gamma, beta, epsilon = layer.norm
+            x = (x - x.mean()) / np.sqrt(x.var() + epsilon) * gamma + beta
+        if layer.relu:
+            x = np.maximum(x, 0)
+    return float(1 / (1 + np.exp(-x[0])))
 
 
 def test_copies_are_made_once(folder: Path) -> None:
