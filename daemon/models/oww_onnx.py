@@ -306,8 +306,9 @@ def write_onnx_copy(tflite: Path, real_features: np.ndarray) -> Path:
     classifier = read_classifier(tflite)
     target = onnx_copy(tflite)
     partial = target.with_name(f"{target.stem}.part{SUFFIX}")  # loadable by its suffix
-    partial.write_bytes(to_onnx(classifier, tflite.stem))
+    model = to_onnx(classifier, tflite.stem)
     try:
+        partial.write_bytes(model)
         windows = check_windows(classifier.frames, real_features)
         worst = largest_difference(load_model(partial), load_model(tflite), windows)
         if worst > TOLERANCE:
@@ -322,20 +323,23 @@ def write_onnx_copy(tflite: Path, real_features: np.ndarray) -> Path:
 
 
 def make_copies(tflites: Iterable[Path], features: tuple[Path, Path]) -> list[Path]:
-    """An ONNX copy of each classifier that lacks an intact one (`voiced models fetch`); one that
-    cannot be converted keeps its tflite file, with a warning."""
+    """An ONNX copy of each classifier that lacks an intact one (`voiced models fetch`). One that
+    cannot be made (not a dense classifier, LiteRT or onnx missing on this platform) keeps its
+    tflite file, with a warning: the fetch itself never fails for want of a copy."""
+    made = []
+    real: np.ndarray | None = None
+    for tflite in [t for t in tflites if usable_copy(t) is None]:
+        try:
+            real = _real_features(features) if real is None else real
+            made.append(write_onnx_copy(tflite, real))
+        except (NotConvertible, ImportError, OSError, ValueError, RuntimeError) as err:
+            log.warning("%s: no ONNX copy (%s); it runs on LiteRT", tflite.name, err)
+    return made
+
+
+def _real_features(features: tuple[Path, Path]) -> np.ndarray:
+    """Embeddings of the built-in speech clip, to compare the two runtimes on real features."""
     from daemon.models.verify import speech_clip
     from daemon.wake.features import FeatureModels
 
-    real: np.ndarray | None = None
-    made = []
-    for tflite in tflites:
-        if usable_copy(tflite) is not None:
-            continue
-        if real is None:
-            real = FeatureModels(*features).clip(speech_clip())
-        try:
-            made.append(write_onnx_copy(tflite, real))
-        except NotConvertible as err:
-            log.warning("%s: no ONNX copy (%s); it runs on LiteRT", tflite.name, err)
-    return made
+    return FeatureModels(*features).clip(speech_clip())

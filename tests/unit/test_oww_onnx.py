@@ -142,3 +142,24 @@ def test_a_graph_that_is_not_a_dense_classifier_is_left_alone(folder: Path) -> N
         write_onnx_copy(melspec, np.zeros((8, 96), np.float32))
     assert not onnx_copy(melspec).exists()
     assert list((folder / "openwakeword").glob("*.part*")) == []
+
+
+def test_a_platform_without_a_converter_keeps_the_tflite_files(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No onnx package (or no LiteRT) on the box: the fetch goes on, the tflite files serve."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_onnx(name: str, *args: object, **kwargs: object) -> object:
+        if name == "onnx" or name.startswith("onnx."):
+            raise ImportError("No module named 'onnx'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    with caplog.at_level(logging.WARNING):
+        assert make_pretrained_copies(folder) == []
+    assert "no ONNX copy" in caplog.text
+    assert resolve_model("hey_jarvis", folder).suffix == ".tflite"
+    assert list((folder / "openwakeword").glob("*.onnx*")) == []
