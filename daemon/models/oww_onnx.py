@@ -114,9 +114,8 @@ class _Ops:
         self._at = 0
 
     def next(self, name: str) -> dict[str, Any]:
-        if self._at >= len(self._ops) or self._ops[self._at]["op_name"] != name:
-            found = self._ops[self._at]["op_name"] if self._at < len(self._ops) else "the end"
-            raise NotConvertible(f"expected {name} at op {self._at}, found {found}")
+        if self.peek() != name:
+            raise NotConvertible(f"expected {name} at op {self._at}, found {self.peek()}")
         self._at += 1
         return self._ops[self._at - 1]
 

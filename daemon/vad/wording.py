@@ -41,7 +41,7 @@ CONTINUATION_ENDINGS_ZH = (
     "帮我", "请", "个", "到", "从", "对", "让", "叫", "或者", "还是", "等于", "加", "减",
 )  # fmt: skip
 _ZH_NUMERALS = "零一二两三四五六七八九十百千万"
-_UNFINISHED_MARKS = (",", "，", "、", "...", "…", UNSURE_MARK, "-", "—", ":", "：")
+_UNFINISHED_MARKS = (",", "，", "、", "...", UNSURE_MARK, "-", "—", ":", "：")  # UNSURE_MARK: "…"
 _TRAILING_MARKS = " \t\n.,!?;:。，！？；：、…\"'“”‘’-—()（）"
 _WORD = re.compile(r"[a-z0-9']+")
 
